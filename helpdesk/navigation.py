@@ -1,0 +1,44 @@
+"""The navigation each role sees, built from the capability table.
+
+Apps add their sections here as they grow; an entry shows only when the staff member has
+its capability and its URL exists.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from helpdesk.models import Staff
+from helpdesk.roles import Capability
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: Capability | None
+    description: str
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Home", "helpdesk:home", None, "Your overview."),
+    NavItem(
+        "Administration",
+        "admin:index",
+        Capability.DJANGO_ADMIN,
+        "Low-level access to every record, for owners and administrators.",
+    ),
+]
+
+
+def nav_for(staff: Staff) -> list[dict[str, str]]:
+    items = []
+    for item in NAV_ITEMS:
+        if item.capability is not None and not staff.has_capability(item.capability):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": item.label, "url": url, "description": item.description})
+    return items
