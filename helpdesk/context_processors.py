@@ -7,8 +7,10 @@ from helpdesk.navigation import nav_for
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     nav = []
-    if user is not None and user.is_authenticated and (
-        not settings.STAFF_MFA_REQUIRED or user.is_verified()
+    if (
+        user is not None
+        and user.is_authenticated
+        and (not settings.STAFF_MFA_REQUIRED or user.is_verified())
     ):
         nav = nav_for(user)
     return {"nav_items": nav, "demo_mode": not settings.STAFF_MFA_REQUIRED}

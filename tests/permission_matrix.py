@@ -1,4 +1,4 @@
-"""The role × URL permission matrix: every URL the app serves, who may use it, and what
+"""The role-by-URL permission matrix: every URL the app serves, who may use it, and what
 using it does.
 
 Each app lists its URLs in `tests/<app>/url_matrix.py` as `ENTRIES`. The test in
