@@ -254,7 +254,7 @@ class Policy(models.Model):
         scope_field = {PolicyScope.APPLICATION: "application", PolicyScope.GROUP: "group"}
         for scope, field in scope_field.items():
             if (self.scope == scope) != (getattr(self, f"{field}_id") is not None):
-                errors[field] = f"A {field} is needed exactly when the scope is {scope}."
+                errors[field] = f"Set this exactly when the scope is {scope}."
         if errors:
             raise ValidationError(errors)
 
