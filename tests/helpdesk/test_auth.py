@@ -176,8 +176,16 @@ def test_demo_mode_skips_the_code_and_shows_a_banner(db, settings):
     response = _password_step(client, "tess")
 
     assert "Demo mode" in login_page.content.decode()
+    assert "You will be asked for a code" not in login_page.content.decode()
     assert response["Location"] == HOME
     assert client.get(HOME).status_code == 200
+
+
+def test_login_page_announces_the_code_step_when_mfa_is_on(db):
+    body = Client().get(LOGIN).content.decode()
+
+    assert "You will be asked for a code from your authenticator app." in body
+    assert "Demo mode" not in body
 
 
 def test_mfa_is_required_by_default():
