@@ -4,7 +4,8 @@ administrative units (out-of-scope end users do not exist for them: 404)."""
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from enrollment.models import EndUser
+from enrollment import clock
+from enrollment.models import ActivationLink, Authenticator, EndUser
 from helpdesk.models import Staff
 from helpdesk.scoping import end_user_scope_q
 
@@ -40,3 +41,14 @@ def end_user_get_visible(staff: Staff, pk: int) -> EndUser:
         return end_user_list_visible_to(staff).get(pk=pk)
     except EndUser.DoesNotExist:
         raise Http404("No such end user.") from None
+
+
+def activation_link_current(*, authenticator: Authenticator) -> ActivationLink | None:
+    """The authenticator's unexpired, unused activation link (the latest-expiring), if any."""
+    return (
+        ActivationLink.objects.filter(
+            authenticator=authenticator, used_at__isnull=True, expires_at__gt=clock.now()
+        )
+        .order_by("-expires_at", "-id")
+        .first()
+    )
