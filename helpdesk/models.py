@@ -1,3 +1,4 @@
+import pgtrigger
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -51,3 +52,245 @@ class AdministrativeUnit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Tickets and the audit trail ----------------------------------------------------------------
+# Vocabularies live in helpdesk/enums.py; every write goes through helpdesk/services/.
+
+# The hash a stream's first event chains to.
+GENESIS_HASH = "0" * 64
+
+
+class Ticket(models.Model):
+    """One caller's problem, from first call to closure.
+
+    The ticket number shown to people is the primary key (``number``): the database sequence
+    hands out unique, increasing numbers across every web process without a lock of ours.
+
+    ``version`` is the optimistic-concurrency counter: every change to the ticket's fields
+    bumps it, and an edit made from a stale page (carrying an older version) is refused.
+    ``chain_seq`` / ``chain_hash`` are the head of this ticket's audit chain, moved in the
+    same transaction as each event is appended, so deleting the newest event shows up as a
+    head that points past the end of the chain.
+
+    ``search_text`` is the subject plus the end user's username, name and email captured at
+    opening, so the queue's search needs no join; on PostgreSQL a GIN index over its
+    ``to_tsvector('simple', …)`` serves the full-text search (migration 0003).
+    """
+
+    end_user = models.ForeignKey(
+        "enrollment.EndUser", on_delete=models.PROTECT, related_name="tickets"
+    )
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=30)
+    channel = models.CharField(max_length=20)
+    priority = models.CharField(max_length=10)
+    status = models.CharField(max_length=20, default="new")
+    tier = models.PositiveSmallIntegerField(default=1)
+    assignee = models.ForeignKey(
+        Staff,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    opened_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="opened_tickets")
+    root_causes = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    opened_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    # Set when the SLA task escalated the ticket; it never escalates the same breach twice.
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    search_text = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    chain_seq = models.PositiveIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Queues read "newest first, LIMIT n+1" through these partial indexes, so a page
+            # costs the same at a thousand tickets or a million (keyset pagination on id).
+            models.Index(
+                fields=["-id"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting_on_user", "escalated"]
+                ),
+                name="ticket_open_idx",
+            ),
+            models.Index(
+                fields=["assignee", "-id"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting_on_user", "escalated"]
+                ),
+                name="ticket_open_assignee_idx",
+            ),
+            models.Index(
+                fields=["-id"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting_on_user", "escalated"],
+                    assignee__isnull=True,
+                ),
+                name="ticket_unassigned_idx",
+            ),
+            # The SLA task's scan: open, not escalated yet, not already breached.
+            models.Index(
+                fields=["sla_due_at"],
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting_on_user"],
+                    sla_breached_at__isnull=True,
+                ),
+                name="ticket_sla_due_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        "new",
+                        "in_progress",
+                        "waiting_on_user",
+                        "escalated",
+                        "resolved",
+                        "closed",
+                    ]
+                ),
+                name="ticket_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=["low", "normal", "high", "urgent"]),
+                name="ticket_priority_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["phone", "chat", "email", "walk_in"]),
+                name="ticket_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier__in=[1, 2, 3]), name="ticket_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> int | None:
+        return self.pk
+
+
+class TicketEvent(models.Model):
+    """One row of the append-only, hash-chained audit trail.
+
+    Each stream is a chain: every ticket has its own (``ticket`` set, ``stream`` empty), so
+    busy tickets never wait on each other's lock; events that belong to no ticket (policy
+    and staff changes) go to a named stream (``ticket`` null, ``stream`` e.g. "admin") whose
+    head lives in :class:`AuditChainHead`.
+
+    ``hash`` is the SHA-256 of the canonical JSON of (stream, seq, kind, actor id, end user
+    id, occurred_at, payload, prev_hash) — see helpdesk.services.audit.event_hash. Rows are
+    never updated or deleted; on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE.
+    """
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    stream = models.CharField(max_length=40, blank=True)
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        Staff, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_user = models.ForeignKey(
+        "enrollment.EndUser",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    occurred_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="ticketevent_occurred_idx"),
+            models.Index(fields=["kind", "-id"], name="ticketevent_kind_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "seq"],
+                condition=models.Q(ticket__isnull=False),
+                name="ticketevent_ticket_seq_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["stream", "seq"],
+                condition=models.Q(ticket__isnull=True),
+                name="ticketevent_stream_seq_unique",
+            ),
+            # Exactly one of: a ticket, or a named stream.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(ticket__isnull=False, stream="")
+                    | (models.Q(ticket__isnull=True) & ~models.Q(stream=""))
+                ),
+                name="ticketevent_one_stream",
+            ),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="ticketevent_seq_positive"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="append_only_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME;",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_label} #{self.seq} {self.kind}"
+
+    @property
+    def stream_label(self) -> str:
+        return f"ticket:{self.ticket_id}" if self.ticket_id is not None else self.stream
+
+
+class AuditChainHead(models.Model):
+    """The head (last sequence number and hash) of a stream that belongs to no ticket."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seq = models.PositiveIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seq}"
+
+
+class AuditVerification(models.Model):
+    """The result of one walk of every chain (verify_audit or the nightly task); the audit
+    review page shows the latest, since walking millions of rows per page view is not an
+    option."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events_checked = models.PositiveBigIntegerField()
+    streams_checked = models.PositiveBigIntegerField()
+    first_bad_event_id = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        get_latest_by = "id"
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'FAILED'} at {self.finished_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,19 @@
+"""Scheduled work for tickets and the audit trail (beat schedule in settings)."""
+
+from celery import shared_task
+
+from helpdesk.services.audit import audit_verification_run
+from helpdesk.services.tickets import ticket_sla_escalate_overdue
+
+
+@shared_task
+def escalate_overdue_tickets() -> int:
+    """Escalates open tickets past their SLA deadline. Safe to run twice or concurrently:
+    a breached ticket is marked and locked rows are skipped."""
+    return len(ticket_sla_escalate_overdue())
+
+
+@shared_task
+def verify_audit_chains() -> bool:
+    """Walks every audit chain and records the result for the audit review page."""
+    return audit_verification_run().ok
