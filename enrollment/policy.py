@@ -74,7 +74,16 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {
         "mfa_enabled": True,
         "enforcement": Enforcement.EVERY_LOGIN.value,
-        "allowed_methods": tuple(Method.values),
+        "allowed_methods": (
+            Method.PUSH.value,
+            Method.TOTP.value,
+            Method.SMS.value,
+            Method.VOICE.value,
+            Method.EMAIL.value,
+            Method.HOTP_TOKEN.value,
+            Method.WEBAUTHN.value,
+            Method.BACKUP_CODES.value,
+        ),
         "default_method": Method.PUSH.value,
         "allow_fallback": True,
         "enrollment_required": True,

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from enrollment import clock
-from enrollment.models import BypassCode
+from enrollment.models import BypassCode, Policy
 from tests.factories import (
     ActivationLinkFactory,
     AdministrativeUnitFactory,
@@ -123,3 +123,42 @@ def test_device_admin_lists_devices_with_their_owner(owner, client_for):
 
     assert "Dana&#x27;s iPhone" in response.content.decode()
     assert "dana" in response.content.decode()
+
+
+def _policy_form(**values) -> dict:
+    form = {
+        "scope": "global",
+        "priority": "100",
+        "description": "",
+        "mfa_enabled": "unknown",
+        "allow_fallback": "unknown",
+        "enrollment_required": "unknown",
+        "allowed_methods": "",
+        "min_os_versions": "",
+    }
+    form.update(values)
+    return form
+
+
+def test_policy_admin_rejects_unknown_methods_and_saves_a_valid_policy(owner, client_for):
+    client = client_for(owner)
+    url = reverse("admin:enrollment_policy_add")
+
+    rejected = client.post(url, _policy_form(allowed_methods='["push", "fax"]'))
+    accepted = client.post(
+        url, _policy_form(allowed_methods='["totp", "sms"]', mfa_enabled="false")
+    )
+
+    assert rejected.status_code == 200
+    assert rejected.context["adminform"].form.errors["allowed_methods"] == [
+        "Expected a list drawn from push, totp, hotp_token, sms, voice, email, webauthn, "
+        "backup_codes."
+    ]
+    assert accepted.status_code == 302
+    policy = Policy.objects.get()
+    assert (policy.scope, policy.allowed_methods, policy.mfa_enabled, policy.allow_fallback) == (
+        "global",
+        ["totp", "sms"],
+        False,
+        None,
+    )

@@ -13,13 +13,14 @@ from tests.factories import ApplicationFactory, EndUserFactory, GroupFactory, Po
 
 pytestmark = pytest.mark.django_db
 
+# In the order scenarios.md's example lists them.
 ALL_METHODS = (
     "push",
     "totp",
-    "hotp_token",
     "sms",
     "voice",
     "email",
+    "hotp_token",
     "webauthn",
     "backup_codes",
 )
