@@ -157,7 +157,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Every minute: escalate open tickets whose SLA deadline has passed (idempotent).
+    "escalate-overdue-tickets": {"task": "helpdesk.tasks.escalate_overdue_tickets", "schedule": 60},
+    # Nightly: walk every audit chain and record the result for the audit review page.
+    "verify-audit-chains": {"task": "helpdesk.tasks.verify_audit_chains", "schedule": 86400},
+}
 
 # --- Authentication and staff MFA -------------------------------------------------------------
 
