@@ -11,10 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls (setting
-# up data for the live server) are ordinary blocking calls and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -35,14 +31,19 @@ def _chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     path = _chromium_path()
     if path is None:
         pytest.skip("Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an event loop running in this thread while the browser is
+    # open; the journey's own ORM calls (database setup, test data for the live server) are
+    # ordinary blocking calls and safe. Browser and permission both live for one module only,
+    # so they never reach other tests.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
