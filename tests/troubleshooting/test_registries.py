@@ -1,0 +1,71 @@
+from troubleshooting.actions import ACTIONS
+from troubleshooting.questions import QUESTION_FACTS
+from troubleshooting.vocab import CALLER_ACTIONS
+
+
+def test_recovery_actions_are_declared_with_their_guards():
+    assert set(ACTIONS) == {
+        "verify_identity",
+        "issue_bypass_code",
+        "re_enroll",
+        "reset_authenticator",
+        "unlock_user",
+        "resend_enrollment",
+        "resend_activation",
+        "resync_token",
+        "mark_device_lost",
+    }
+    assert ACTIONS["issue_bypass_code"].guards == (
+        "identity_verified",
+        "capability:recovery_actions",
+        "not_self",
+        "no_open_fraud",
+        "second_approver_if_privileged",
+        "reason",
+    )
+    assert ACTIONS["issue_bypass_code"].service == "enrollment.services.bypass_code_issue"
+
+
+def test_sensitive_actions_require_identity_and_routine_ones_do_not():
+    requiring = {name for name, spec in ACTIONS.items() if spec.requires_identity}
+
+    assert requiring == {"issue_bypass_code", "re_enroll", "reset_authenticator", "unlock_user"}
+
+
+def test_verify_identity_establishes_identity_through_verified():
+    spec = ACTIONS["verify_identity"]
+
+    assert spec.verifies_identity_via == "verified"
+    assert spec.outcomes == ("verified", "not_verified", "error", "timeout")
+    assert spec.remediation is False
+
+
+def test_question_facts_have_typed_answers():
+    assert QUESTION_FACTS["notifications_enabled"].answers == (True, False)
+    assert QUESTION_FACTS["qr_scan_result"].answers == (
+        "not_tried",
+        "camera_blocked",
+        "cannot_connect",
+        "works",
+    )
+    assert QUESTION_FACTS["qr_scan_result"].accepts("works") is True
+    assert QUESTION_FACTS["qr_scan_result"].accepts(True) is False
+
+
+def test_caller_actions_are_design_md_s_list():
+    assert CALLER_ACTIONS == (
+        "enable_notifications",
+        "reconnect_network",
+        "enable_automatic_time",
+        "update_app",
+        "reinstall_app",
+        "grant_camera_permission",
+        "check_spam_folder",
+        "open_enrollment_link",
+        "scan_qr_code",
+        "enter_manual_key",
+        "rename_authenticator",
+        "sign_out_and_in",
+        "approve_push",
+        "deny_push",
+    )

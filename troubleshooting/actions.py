@@ -1,0 +1,130 @@
+"""Recovery actions a playbook's action nodes may run, each with its declared guards.
+
+The services themselves belong to the recovery-actions issue (enrollment services); this
+registry names each action's service by dotted path, its outcomes and its guards, so the
+linter can validate playbooks now and the wizard can call the service once it exists.
+
+Guards (checked by the service at run time, restated here so a playbook cannot drop them):
+- identity_verified: a recent identity verification of the caller on this ticket (a push to
+  an already-active device, a callback to the phone number of record, or a supervisor's
+  approval); knowledge questions never count;
+- capability:<name>: the acting staff member holds that helpdesk.roles.Capability;
+- not_self: nobody acts on their own account;
+- no_open_fraud: open fraud signals block recovery (the case goes to security);
+- second_approver_if_privileged: a second staff member approves when the end user is
+  privileged;
+- reason: the technician writes why.
+
+`requires_identity` actions must be preceded by a verify_identity node (taken through its
+`verified` outcome) on every path — the linter proves it by enumerating paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDENTITY_VERIFIED = "identity_verified"
+
+# Every recovery action's outcomes: it ran; a guard refused it; it failed.
+RECOVERY_OUTCOMES: tuple[str, ...] = ("done", "blocked", "error")
+
+_SENSITIVE_GUARDS: tuple[str, ...] = (
+    IDENTITY_VERIFIED,
+    "capability:recovery_actions",
+    "not_self",
+    "no_open_fraud",
+    "second_approver_if_privileged",
+    "reason",
+)
+_ROUTINE_GUARDS: tuple[str, ...] = ("capability:recovery_actions", "not_self", "no_open_fraud")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    service: str  # dotted path of the service function (issue 5)
+    guards: tuple[str, ...]
+    outcomes: tuple[str, ...] = RECOVERY_OUTCOMES
+    # A remediation must be followed by a successful verify before a resolved end.
+    remediation: bool = True
+    # Establishes the caller's identity when left through this outcome.
+    verifies_identity_via: str | None = None
+    # Facts the action sets for later conditions.
+    facts: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def requires_identity(self) -> bool:
+        return IDENTITY_VERIFIED in self.guards
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "verify_identity",
+            "enrollment.services.identity_verify",
+            guards=("capability:work_tickets", "not_self"),
+            outcomes=("verified", "not_verified", "error", "timeout"),
+            remediation=False,
+            verifies_identity_via="verified",
+            facts=("identity_verified_by",),
+            description=(
+                "Verify the caller: a push to an already-active device, a callback to the "
+                "phone number of record, or a supervisor's approval."
+            ),
+        ),
+        ActionSpec(
+            "issue_bypass_code",
+            "enrollment.services.bypass_code_issue",
+            guards=_SENSITIVE_GUARDS,
+            description="A single-use bypass code, shown once, notified through another channel.",
+        ),
+        ActionSpec(
+            "re_enroll",
+            "enrollment.services.end_user_re_enroll",
+            guards=_SENSITIVE_GUARDS,
+            description="Remove the existing setup and start a full enrollment again.",
+        ),
+        ActionSpec(
+            "reset_authenticator",
+            "enrollment.services.authenticator_reset",
+            guards=_SENSITIVE_GUARDS,
+            description="Forget the authenticator's registration so it can be activated again.",
+        ),
+        ActionSpec(
+            "unlock_user",
+            "enrollment.services.end_user_unlock",
+            guards=_SENSITIVE_GUARDS,
+            description="Clear the lockout and the invalid-attempt counters.",
+        ),
+        ActionSpec(
+            "resend_enrollment",
+            "enrollment.services.enrollment_link_resend",
+            guards=_ROUTINE_GUARDS,
+            description=(
+                "Send the enrollment email again to the address of record (a new link when "
+                "the old one has expired)."
+            ),
+        ),
+        ActionSpec(
+            "resend_activation",
+            "enrollment.services.activation_link_issue",
+            guards=_ROUTINE_GUARDS,
+            description="Send a new activation for a pending authenticator.",
+        ),
+        ActionSpec(
+            "resync_token",
+            "enrollment.services.authenticator_resync",
+            guards=(*_ROUTINE_GUARDS, "reason"),
+            description="Resynchronise a code generator from two consecutive codes.",
+        ),
+        ActionSpec(
+            "mark_device_lost",
+            "enrollment.services.device_mark_lost",
+            guards=("capability:recovery_actions", "not_self", "reason"),
+            remediation=False,
+            description="Record the device as lost so nothing is sent to it any more.",
+        ),
+    )
+}
