@@ -23,6 +23,18 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem("Home", "helpdesk:home", None, "Your overview."),
     NavItem(
+        "Tickets",
+        "helpdesk:ticket-queue",
+        Capability.VIEW_TICKETS,
+        "Your queue, the unassigned tickets and everything open.",
+    ),
+    NavItem(
+        "Audit review",
+        "helpdesk:audit-review",
+        Capability.REVIEW_AUDIT,
+        "The tamper-evident ticket trail: filter, export, verify.",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         Capability.DJANGO_ADMIN,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk.views import auth, home
+from helpdesk.views import audit, auth, home, tickets
 
 helpdesk_patterns = [
     path("", home.home, name="home"),
@@ -9,6 +9,17 @@ helpdesk_patterns = [
     path("login/verify/", auth.login_verify, name="login-verify"),
     path("login/enroll/", auth.login_enroll, name="login-enroll"),
     path("logout/", auth.logout_view, name="logout"),
+    path("tickets/", tickets.ticket_queue, name="ticket-queue"),
+    path("tickets/new/", tickets.ticket_open, name="ticket-open"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),
+    path("tickets/<int:pk>/assign/", tickets.ticket_assign, name="ticket-assign"),
+    path("tickets/<int:pk>/status/", tickets.ticket_status, name="ticket-status"),
+    path("tickets/<int:pk>/escalate/", tickets.ticket_escalate, name="ticket-escalate"),
+    path("tickets/<int:pk>/resolve/", tickets.ticket_resolve, name="ticket-resolve"),
+    path("tickets/<int:pk>/comment/", tickets.ticket_comment, name="ticket-comment"),
+    path("audit/", audit.audit_review, name="audit-review"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("audit/verify/", audit.audit_verify, name="audit-verify"),
 ]
 
 urlpatterns = [

@@ -79,3 +79,25 @@ class World:
         from tests.factories import GroupFactory
 
         return GroupFactory(name="Matrix other group")
+
+    # --- Tickets (helpdesk) ---------------------------------------------------------------------
+
+    @cached_property
+    def ticket_end_user(self):
+        from tests.factories import EndUserFactory
+
+        return EndUserFactory(username="matrix.caller", groups=[self.in_scope_group])
+
+    @cached_property
+    def ticket(self):
+        """A new ticket about an in-scope end user, opened by the owner persona."""
+        from helpdesk.enums import Category, Channel
+        from helpdesk.services.tickets import ticket_open
+
+        return ticket_open(
+            actor=self.personas[Role.OWNER],
+            end_user=self.ticket_end_user,
+            subject="Matrix ticket",
+            category=Category.MISSING_PROMPT,
+            channel=Channel.PHONE,
+        )

@@ -1,0 +1,281 @@
+"""Ticket queues, opening a ticket, the ticket page and its actions.
+
+Every action is a plain form POST that redirects back to the ticket (works without
+JavaScript); with htmx the same POST re-renders the page's ``ticket-main`` partial and fires
+``ticket-changed``. Capability (403) first, then scope (404), in the view and again in the
+service.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.enums import DEDICATED_TRANSITIONS, TRANSITIONS, TicketStatus
+from helpdesk.forms_tickets import (
+    QueueFilterForm,
+    TicketAssignForm,
+    TicketCommentForm,
+    TicketEscalateForm,
+    TicketOpenForm,
+    TicketResolveForm,
+    TicketStatusForm,
+)
+from helpdesk.models import Staff, Ticket
+from helpdesk.roles import Capability
+from helpdesk.selectors import (
+    QUEUES,
+    end_user_get_for_ticket,
+    end_user_mfa_picture,
+    end_user_search_visible_to,
+    ticket_assignee_choices,
+    ticket_event_list,
+    ticket_get_visible,
+    ticket_list_visible_to,
+)
+from helpdesk.services import tickets as ticket_services
+from helpdesk.services.tickets import TicketError
+
+
+def _require(staff: Staff, capability: Capability) -> None:
+    if not staff.has_capability(capability):
+        raise PermissionDenied
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+@require_GET
+@login_required
+def ticket_queue(request: HttpRequest) -> HttpResponse:
+    _require(request.user, Capability.VIEW_TICKETS)
+    form = QueueFilterForm(request.GET)
+    query = form.to_query()
+    page = ticket_list_visible_to(request.user, query)
+    next_url = ""
+    if page.next_after is not None:
+        params = request.GET.copy()
+        params["after"] = str(page.next_after)
+        next_url = f"{reverse('helpdesk:ticket-queue')}?{params.urlencode()}"
+    tabs = []
+    for key, label in QUEUES.items():
+        params = request.GET.copy()
+        params.pop("after", None)
+        params["queue"] = key
+        tabs.append(
+            {
+                "key": key,
+                "label": label,
+                "url": f"{reverse('helpdesk:ticket-queue')}?{params.urlencode()}",
+                "current": key == query.queue,
+            }
+        )
+    context = {
+        "form": form,
+        "query": query,
+        "page": page,
+        "next_url": next_url,
+        "tabs": tabs,
+        "can_open": request.user.has_capability(Capability.WORK_TICKETS),
+    }
+    template = "helpdesk/tickets/queue.html"
+    if _wants_partial(request):
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def ticket_open(request: HttpRequest) -> HttpResponse:
+    """GET ?find=… lists matching end users; GET ?end_user=<id> shows the form; POST opens."""
+    _require(request.user, Capability.WORK_TICKETS)
+    raw_id = request.POST.get("end_user") or request.GET.get("end_user")
+    end_user = None
+    if raw_id:
+        if not str(raw_id).isdigit():
+            raise Http404("No such end user.")
+        end_user = end_user_get_for_ticket(request.user, int(raw_id))
+    find = request.GET.get("find", "").strip()[:100]
+    matches = end_user_search_visible_to(request.user, find) if find and end_user is None else []
+    form = TicketOpenForm(request.POST or None)
+    if request.method == "POST" and end_user is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_services.ticket_open(
+                actor=request.user,
+                end_user=end_user,
+                subject=data["subject"],
+                category=data["category"],
+                channel=data["channel"],
+                priority=data["priority"],
+                description=data["description"],
+                assignee=request.user if data["assign_to_me"] else None,
+            )
+        except TicketError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Ticket #{ticket.pk} opened.")
+            return redirect("helpdesk:ticket-detail", pk=ticket.pk)
+    context = {"end_user": end_user, "form": form, "find": find, "matches": matches}
+    return render(request, "helpdesk/tickets/open.html", context)
+
+
+def _main_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
+    staff = request.user
+    can_work = staff.has_capability(Capability.WORK_TICKETS)
+    context = {
+        "ticket": ticket,
+        "events": ticket_event_list(ticket),
+        "can_work": can_work,
+        "action_error": "",
+    }
+    if can_work:
+        initial = {"version": ticket.version}
+        next_statuses = [
+            (s, TicketStatus(s).label)
+            for s in TicketStatus.values
+            if s in TRANSITIONS[ticket.status] and s not in DEDICATED_TRANSITIONS
+        ]
+        context |= {
+            "assign_form": TicketAssignForm(
+                initial=initial | {"assignee": ticket.assignee_id},
+                assignee_choices=ticket_assignee_choices(ticket),
+            ),
+            "next_statuses": next_statuses,
+            "can_escalate": TicketStatus.ESCALATED in TRANSITIONS[ticket.status]
+            or ticket.status == TicketStatus.ESCALATED,
+            "can_resolve": TicketStatus.RESOLVED in TRANSITIONS[ticket.status],
+            "escalate_form": TicketEscalateForm(initial=initial),
+            "resolve_form": TicketResolveForm(initial=initial),
+            "comment_form": TicketCommentForm(),
+        }
+    return context | overrides
+
+
+@require_GET
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, Capability.VIEW_TICKETS)
+    ticket = ticket_get_visible(request.user, pk)
+    context = _main_context(request, ticket)
+    template = "helpdesk/tickets/detail.html"
+    if _wants_partial(request):
+        template += "#ticket-main"
+    else:
+        context["picture"] = end_user_mfa_picture(ticket.end_user)
+    return render(request, template, context)
+
+
+def _act(request: HttpRequest, pk: int, form: "type", perform) -> HttpResponse:
+    """The shared shape of every ticket action: checks, parse, call one service, respond."""
+    _require(request.user, Capability.WORK_TICKETS)
+    ticket = ticket_get_visible(request.user, pk)
+    kwargs = {}
+    if form is TicketAssignForm:
+        kwargs["assignee_choices"] = ticket_assignee_choices(ticket)
+    bound = form(request.POST, **kwargs)
+    error = ""
+    if not bound.is_valid():
+        error = "; ".join(
+            f"{name}: {' '.join(errs)}" if name != "__all__" else " ".join(errs)
+            for name, errs in bound.errors.items()
+        )
+    else:
+        try:
+            perform(ticket, bound.cleaned_data)
+        except TicketError as exc:
+            error = str(exc)
+    if _wants_partial(request):
+        ticket = ticket_get_visible(request.user, pk)
+        response = render(
+            request,
+            "helpdesk/tickets/detail.html#ticket-main",
+            _main_context(request, ticket, action_error=error),
+        )
+        if not error:
+            response["HX-Trigger"] = "ticket-changed"
+        return response
+    if error:
+        messages.error(request, error)
+    return redirect("helpdesk:ticket-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(ticket: Ticket, data: dict) -> None:
+        assignee = None
+        if data["assignee"] is not None:
+            assignee = next(
+                (s for s in ticket_assignee_choices(ticket) if s.pk == data["assignee"]), None
+            )
+            if assignee is None:
+                raise TicketError("That person cannot take this ticket.")
+        ticket_services.ticket_assign(
+            actor=request.user,
+            ticket=ticket,
+            assignee=assignee,
+            expected_version=data["version"],
+        )
+
+    return _act(request, pk, TicketAssignForm, perform)
+
+
+@require_POST
+@login_required
+def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(ticket: Ticket, data: dict) -> None:
+        ticket_services.ticket_change_status(
+            actor=request.user,
+            ticket=ticket,
+            status=data["status"],
+            expected_version=data["version"],
+            note=data["note"],
+        )
+
+    return _act(request, pk, TicketStatusForm, perform)
+
+
+@require_POST
+@login_required
+def ticket_escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(ticket: Ticket, data: dict) -> None:
+        ticket_services.ticket_escalate(
+            actor=request.user,
+            ticket=ticket,
+            reason=data["reason"],
+            to_tier=data["to_tier"],
+            expected_version=data["version"],
+        )
+
+    return _act(request, pk, TicketEscalateForm, perform)
+
+
+@require_POST
+@login_required
+def ticket_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(ticket: Ticket, data: dict) -> None:
+        ticket_services.ticket_resolve(
+            actor=request.user,
+            ticket=ticket,
+            outcome=data["outcome"],
+            root_causes=data["root_causes"],
+            note=data["note"],
+            expected_version=data["version"],
+        )
+
+    return _act(request, pk, TicketResolveForm, perform)
+
+
+@require_POST
+@login_required
+def ticket_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(ticket: Ticket, data: dict) -> None:
+        ticket_services.ticket_comment(actor=request.user, ticket=ticket, body=data["body"])
+
+    return _act(request, pk, TicketCommentForm, perform)

@@ -1,0 +1,135 @@
+import pytest
+from django.urls import reverse
+
+from enrollment.mfa import get_mfa_service
+from helpdesk.enums import EventKind, TicketStatus
+from helpdesk.models import TicketEvent
+from helpdesk.services.tickets import ticket_change_status, ticket_comment
+from tests.factories import AuthenticatorFactory, DeviceFactory
+from tests.helpdesk.ticket_helpers import end_user_in_unit_of, open_ticket
+
+
+@pytest.fixture
+def end_user(technician):
+    return end_user_in_unit_of(technician)
+
+
+@pytest.fixture
+def ticket(technician, end_user):
+    return open_ticket(technician, end_user)
+
+
+def url(ticket, name="helpdesk:ticket-detail"):
+    return reverse(name, kwargs={"pk": ticket.pk})
+
+
+def test_page_shows_the_mfa_picture_and_timeline(client_for, technician, end_user, ticket):
+    device = DeviceFactory(end_user=end_user, name="Dana's iPhone", os_version="17.4")
+    AuthenticatorFactory(end_user=end_user, device=device, name="Dana push")
+    attempt = get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
+    ticket_comment(actor=technician, ticket=ticket, body="Caller on the line.")
+
+    html = client_for(technician).get(url(ticket)).content.decode()
+
+    log = get_mfa_service().auth_log(end_user_id=end_user.pk)
+    assert [entry.reason for entry in log] == [attempt.reason]
+    assert f"<td>{attempt.reason}</td>" in html
+    assert "Dana&#x27;s iPhone" in html
+    assert "Dana push" in html
+    assert "Caller on the line." in html
+    assert "Opened: Missing prompt by Phone, normal priority" in html
+    # The effective policy says where each setting came from.
+    assert '<td>mfa_enabled</td><td>True</td><td class="why">default</td>' in html
+
+
+def test_plain_post_redirects_and_records_the_change(client_for, technician, ticket):
+    response = client_for(technician).post(
+        url(ticket, "helpdesk:ticket-status"), {"version": 1, "status": "in_progress"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url(ticket)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.IN_PROGRESS
+
+
+def test_htmx_post_rerenders_the_main_partial_and_fires_ticket_changed(
+    client_for, technician, ticket
+):
+    response = client_for(technician).post(
+        url(ticket, "helpdesk:ticket-comment"),
+        {"body": "Asked the caller to open the app."},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "ticket-changed"
+    assert html.lstrip().startswith('<div id="ticket-main">')
+    assert "Asked the caller to open the app." in html
+
+
+def test_stale_form_is_refused_with_the_reason(client_for, technician, ticket):
+    ticket_change_status(
+        actor=technician, ticket=ticket, status=TicketStatus.IN_PROGRESS, expected_version=1
+    )
+    client = client_for(technician)
+    response = client.post(
+        url(ticket, "helpdesk:ticket-status"),
+        {"version": 1, "status": "waiting_on_user"},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    assert "after you loaded it, so your change was not saved." in html
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.IN_PROGRESS
+    assert TicketEvent.objects.filter(ticket=ticket).count() == 2
+
+
+def test_resolve_form_records_outcome_and_root_causes(client_for, technician, ticket):
+    client_for(technician).post(
+        url(ticket, "helpdesk:ticket-resolve"),
+        {
+            "version": 1,
+            "outcome": "prompt_restored",
+            "root_causes": ["push_notifications_disabled", "app_outdated"],
+        },
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome, ticket.root_causes) == (
+        TicketStatus.RESOLVED,
+        "prompt_restored",
+        ["push_notifications_disabled", "app_outdated"],
+    )
+    assert ticket.events.order_by("-seq").first().kind == EventKind.RESOLVED
+
+
+def test_read_only_staff_see_no_actions(client_for, auditor, technician, ticket):
+    from tests.factories import AdministrativeUnitFactory
+
+    AdministrativeUnitFactory(name=f"Unit of {technician.username}", staff=[technician, auditor])
+    html = client_for(auditor).get(url(ticket)).content.decode()
+    assert "Work the ticket" not in html
+    assert "Internal comment" not in html
+
+
+# Session, staff, OTP device, unit groups, the ticket, its events; the assignee choices
+# (one query); directory: latest enrollment, authenticators, groups and policies for the
+# effective policy; service: devices, auth log, fraud signals; then the session save.
+DETAIL_QUERIES = 17
+
+
+@pytest.mark.parametrize("extra_events", [0, 2, 6])
+def test_ticket_page_query_count_is_constant(
+    client_for, technician, end_user, ticket, extra_events, django_assert_num_queries
+):
+    for i in range(extra_events):
+        ticket_comment(actor=technician, ticket=ticket, body=f"Note {i}")
+    device = DeviceFactory(end_user=end_user)
+    for _ in range(extra_events // 2 + 1):
+        AuthenticatorFactory(end_user=end_user, device=device)
+        get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
+    client = client_for(technician)
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = client.get(url(ticket))
+    assert response.status_code == 200
