@@ -65,7 +65,7 @@ _CLEAN = {
             "title": "Why did it work?",
             "conditions": [
                 {
-                    "when": 'verify_reason == "user_approved" && user_status == "active"',
+                    "when": 'verify_reason == "user_approved"',
                     "next": "done",
                 }
             ],
