@@ -148,30 +148,6 @@ def ticket_assignee_choices(ticket: Ticket) -> list[Staff]:
     )
 
 
-def end_user_get_for_ticket(viewer: Staff, end_user_id: int) -> Any:
-    """The end user a ticket is being opened for, or Http404 when missing or out of scope."""
-    from enrollment.models import EndUser
-
-    end_user = _in_scope(EndUser.objects.filter(pk=end_user_id), viewer, "pk").first()
-    if end_user is None:
-        raise Http404("No such end user.")
-    return end_user
-
-
-def end_user_search_visible_to(viewer: Staff, text: str, *, limit: int = 20) -> list[Any]:
-    """End users in scope whose username, name, email or phone numbers contain ``text``."""
-    from enrollment.models import EndUser
-
-    qs = EndUser.objects.filter(
-        Q(username__icontains=text)
-        | Q(full_name__icontains=text)
-        | Q(email__icontains=text)
-        | Q(mobile__icontains=text)
-        | Q(phone__icontains=text)
-    )
-    return list(_in_scope(qs, viewer, "pk").order_by("username")[:limit])
-
-
 # --- The end user's MFA picture ------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
 from helpdesk.enums import DEDICATED_TRANSITIONS, TRANSITIONS, TicketStatus
 from helpdesk.forms_tickets import (
     QueueFilterForm,
@@ -28,9 +29,7 @@ from helpdesk.models import Staff, Ticket
 from helpdesk.roles import Capability
 from helpdesk.selectors import (
     QUEUES,
-    end_user_get_for_ticket,
     end_user_mfa_picture,
-    end_user_search_visible_to,
     ticket_assignee_choices,
     ticket_event_list,
     ticket_get_visible,
@@ -99,9 +98,11 @@ def ticket_open(request: HttpRequest) -> HttpResponse:
     if raw_id:
         if not str(raw_id).isdigit():
             raise Http404("No such end user.")
-        end_user = end_user_get_for_ticket(request.user, int(raw_id))
+        end_user = end_user_get_visible(request.user, int(raw_id))
     find = request.GET.get("find", "").strip()[:100]
-    matches = end_user_search_visible_to(request.user, find) if find and end_user is None else []
+    matches = []
+    if find and end_user is None:
+        matches = list(end_user_list_visible_to(request.user, search=find)[:20])
     form = TicketOpenForm(request.POST or None)
     if request.method == "POST" and end_user is not None and form.is_valid():
         data = form.cleaned_data

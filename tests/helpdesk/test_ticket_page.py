@@ -133,3 +133,36 @@ def test_ticket_page_query_count_is_constant(
     with django_assert_num_queries(DETAIL_QUERIES):
         response = client.get(url(ticket))
     assert response.status_code == 200
+
+
+def test_open_a_ticket_by_finding_the_caller(client_for, technician, end_user):
+    client = client_for(technician)
+    open_url = reverse("helpdesk:ticket-open")
+    found = client.get(open_url, {"find": "dana"}).content.decode()
+    assert f'href="{open_url}?end_user={end_user.pk}"' in found
+    response = client.post(
+        open_url,
+        {
+            "end_user": end_user.pk,
+            "subject": "Never finished enrolling",
+            "category": "enrollment_failure",
+            "channel": "chat",
+            "priority": "high",
+            "assign_to_me": "on",
+        },
+    )
+    ticket = end_user.tickets.get()
+    assert response["Location"] == url(ticket)
+    assert (ticket.subject, ticket.assignee, ticket.channel) == (
+        "Never finished enrolling",
+        technician,
+        "chat",
+    )
+
+
+def test_nobody_outside_the_unit_is_found(client_for, technician, end_user):
+    from tests.factories import EndUserFactory, GroupFactory
+
+    EndUserFactory(username="dana.far", groups=[GroupFactory(name="Far")])
+    html = client_for(technician).get(reverse("helpdesk:ticket-open"), {"find": "dana"})
+    assert [u.username for u in html.context["matches"]] == ["dana.lee"]
