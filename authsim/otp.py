@@ -9,6 +9,7 @@ learnt from a resync. Nothing here reads a clock: callers pass the instants in, 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -121,3 +122,13 @@ def totp_resync(secret: str, first: str, second: str, at: datetime) -> Resync:
         ):
             return Resync(ok=True, value=delta + 1, reason="resynchronised")
     return Resync(ok=False, value=None, reason="codes_not_consecutive")
+
+
+def token_seed(serial: str) -> str:
+    """The seed of the hardware token with this serial.
+
+    Vendors ship tokens with a seed file keyed by serial; the simulator derives the seed from
+    the serial instead, so a mistyped serial yields a different token's seed and its codes
+    never match, exactly as with a real seed file."""
+    digest = hmac.new(b"authsim-token-seed", serial.strip().encode(), hashlib.sha1).digest()
+    return base64.b32encode(digest).decode()
