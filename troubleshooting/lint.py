@@ -75,6 +75,8 @@ class Finding:
 class LintReport:
     findings: list[Finding] = field(default_factory=list)
     definitions: dict[str, PlaybookDefinition] = field(default_factory=dict)
+    # playbook id -> the file it was read from
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -123,7 +125,9 @@ def lint_paths(
                     file, None, "duplicate-playbook", f"playbook id {definition.id} is used twice"
                 )
             )
-        report.definitions[definition.id] = definition
+        else:
+            report.definitions[definition.id] = definition
+            report.files[definition.id] = file
         report.findings += lint_definition(definition, file=file, known_playbooks=known)
     return report
 

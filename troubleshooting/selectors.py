@@ -1,0 +1,47 @@
+"""Reads of the troubleshooting app that views, sessions and simulate_case share."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from troubleshooting.models import PlaybookVersion
+from troubleshooting.schema import PlaybookDefinition, parse_playbook
+
+
+def playbook_version_current(slug: str) -> PlaybookVersion | None:
+    """The version new sessions of this playbook start on (None if never published)."""
+    return (
+        PlaybookVersion.objects.current()
+        .select_related("playbook")
+        .filter(playbook__slug=slug)
+        .first()
+    )
+
+
+def playbook_version_for_complaint(complaint: str) -> PlaybookVersion | None:
+    """The current version of the playbook serving a complaint category."""
+    return (
+        PlaybookVersion.objects.current()
+        .select_related("playbook")
+        .filter(playbook__complaint=complaint)
+        .order_by("playbook__slug")
+        .first()
+    )
+
+
+def playbook_version_get(slug: str, number: int) -> PlaybookVersion:
+    """One version, retired or not (a pinned session reads its own). Raises DoesNotExist."""
+    return PlaybookVersion.objects.select_related("playbook").get(
+        playbook__slug=slug, number=number
+    )
+
+
+def playbook_definition(version: PlaybookVersion) -> PlaybookDefinition:
+    """The parsed definition of a version (cached by content hash: versions never change)."""
+    return _parse(version.content_hash, version.pk)
+
+
+@lru_cache(maxsize=64)
+def _parse(content_hash: str, version_id: int) -> PlaybookDefinition:
+    definition = PlaybookVersion.objects.values_list("definition", flat=True).get(pk=version_id)
+    return parse_playbook(definition, file=f"playbook version {version_id}")
