@@ -133,3 +133,33 @@ class PushStatus(models.TextChoices):
     FRAUD = "fraud", "Marked as fraud"
     TIMED_OUT = "timed_out", "Timed out"
     FAILED = "failed", "Failed"
+
+
+# --- Recovery actions and identity verification (issue 5) ----------------------------------------
+
+
+class VerificationMethod(models.TextChoices):
+    """How a caller's identity was verified. Knowledge questions are deliberately absent:
+    anything a caller can be told or look up proves nothing."""
+
+    PUSH = "push", "Verification push to an active device"
+    CALLBACK = "callback", "Callback to the phone number of record"
+    SUPERVISOR = "supervisor", "Supervisor approval"
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    VERIFIED = "verified", "Verified"
+    FAILED = "failed", "Failed"
+
+
+class ApprovalKind(models.TextChoices):
+    IDENTITY = "identity", "Identity of the caller"
+    ACTION = "action", "Second approver for an action"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    USED = "used", "Used"

@@ -16,6 +16,8 @@ from django.db.models import Q
 
 from enrollment import clock, conf
 from enrollment.enums import (
+    ApprovalKind,
+    ApprovalStatus,
     AuthenticatorStatus,
     Enforcement,
     EnrollmentError,
@@ -24,6 +26,8 @@ from enrollment.enums import (
     Platform,
     PolicyScope,
     UserStatus,
+    VerificationMethod,
+    VerificationStatus,
 )
 from enrollment.fields import ClockUpdatedAtField
 
@@ -478,6 +482,128 @@ class BypassCode(models.Model):
     def is_usable(self, at: datetime | None = None) -> bool:
         moment = at or clock.now()
         return self.used_at is None and self.revoked_at is None and moment < self.expires_at
+
+
+class IdentityVerification(models.Model):
+    """One attempt to verify a caller's identity, recorded on the ticket it was made for.
+
+    A verified row counts for that ticket only, until `valid_until` (15 minutes by default).
+    `phone_number` is the number of record the technician called back (copied so the trail
+    shows which number was used even if the directory changes later).
+    """
+
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket", on_delete=models.PROTECT, related_name="identity_verifications"
+    )
+    end_user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="identity_verifications"
+    )
+    method = models.CharField(max_length=16, choices=VerificationMethod.choices)
+    status = models.CharField(
+        max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.PENDING
+    )
+    result = models.CharField(max_length=32, blank=True)  # approved, denied, timed_out, attested …
+    push_id = models.CharField(max_length=64, blank=True)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL)
+    phone_number = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["ticket", "status", "valid_until"], name="identityver_ticket"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=VerificationMethod.values),
+                name="identityverification_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=VerificationStatus.values),
+                name="identityverification_status_valid",
+            ),
+            # Only a verified row has a validity window.
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(status=VerificationStatus.VERIFIED),
+                name="identityverification_valid_only_when_verified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} for ticket {self.ticket_id}: {self.status}"
+
+    def is_valid(self, at: datetime | None = None) -> bool:
+        moment = at or clock.now()
+        return (
+            self.status == VerificationStatus.VERIFIED
+            and self.valid_until is not None
+            and moment < self.valid_until
+        )
+
+
+class ApprovalRequest(models.Model):
+    """A request for a supervisor's decision: that the caller is who they say
+    (kind=identity), or a second approval for one recovery action (kind=action, `action`
+    naming the service). An approved action request is consumed (status used) by the action
+    it approves, in the action's transaction."""
+
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket", on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    end_user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="approval_requests"
+    )
+    kind = models.CharField(max_length=16, choices=ApprovalKind.choices)
+    action = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=clock.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # set on approval
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="approvalrequest_status"),
+            models.Index(fields=["ticket", "kind", "action"], name="approvalrequest_ticket"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ApprovalKind.values), name="approvalrequest_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ApprovalStatus.values),
+                name="approvalrequest_status_valid",
+            ),
+            # Nobody approves their own request (the services refuse it too).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="approvalrequest_not_self_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.action or self.get_kind_display()
+        return f"Approval of {what} on ticket {self.ticket_id}: {self.status}"
 
 
 class ClockOffset(models.Model):

@@ -1,0 +1,255 @@
+"""Supervisor approvals: of a caller's identity, and as the second approver of a recovery
+action (privileged end users; resetting every authenticator).
+
+A technician requests; a supervisor (Capability.APPROVE_SENSITIVE) in the same
+administrative units approves or denies with a reason. Nobody decides their own request or a
+request about their own account. An approved identity request becomes a verified
+IdentityVerification on the ticket; an approved action request is used up by the action it
+approves (enrollment.services.guards), within RECOVERY_APPROVAL_MINUTES.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+
+from enrollment import clock, conf
+from enrollment.enums import (
+    ApprovalKind,
+    ApprovalStatus,
+    VerificationMethod,
+    VerificationStatus,
+)
+from enrollment.models import ApprovalRequest, IdentityVerification
+from enrollment.permissions import is_own_account
+from enrollment.services.events import (
+    IdentityPayload,
+    RecoveryActionPayload,
+    identity_event_record,
+    recovery_event_record,
+)
+from enrollment.services.guards import (
+    ACTIONS,
+    REASON,
+    GuardResult,
+    RecoveryRefused,
+    check_access,
+)
+from enrollment.services.identity import identity_guards
+from helpdesk.models import Staff, Ticket
+from helpdesk.permissions import end_user_in_scope
+from helpdesk.roles import Capability
+from helpdesk.scoping import end_user_scope_q
+
+
+def _record(
+    approval: ApprovalRequest,
+    actor: Staff,
+    result: str,
+    *,
+    detail: str = "",
+    reason: str = "",
+    guards: tuple[GuardResult, ...] = (),
+    verification: IdentityVerification | None = None,
+) -> None:
+    guard_payloads = [g.as_payload() for g in guards]
+    if approval.kind == ApprovalKind.IDENTITY:
+        identity_event_record(
+            ticket=approval.ticket,
+            actor=actor,
+            payload=IdentityPayload(
+                method=VerificationMethod.SUPERVISOR,
+                result=result,
+                by=actor.username,
+                approval_id=approval.pk,
+                verification_id=verification.pk if verification else None,
+                valid_until=(
+                    verification.valid_until.isoformat()
+                    if verification and verification.valid_until
+                    else None
+                ),
+                reason=reason,
+                detail=detail,
+                guards=guard_payloads,
+            ),
+        )
+    else:
+        recovery_event_record(
+            ticket=approval.ticket,
+            actor=actor,
+            payload=RecoveryActionPayload(
+                action=approval.action,
+                outcome=f"approval_{result}",
+                by=actor.username,
+                reason=reason,
+                message=detail,
+                target={"approval_id": approval.pk},
+                guards=guard_payloads,
+            ),
+        )
+
+
+def approval_request_create(
+    *, actor: Staff, ticket: Ticket, kind: str, reason: str, action: str = ""
+) -> ApprovalRequest:
+    """Asks a supervisor to approve the caller's identity (kind=identity) or one recovery
+    action (kind=action, `action` naming it). A pending request of the same kind and action
+    on the ticket is returned instead of a second one.
+
+    Side effects: an ApprovalRequest and an event. Raises PermissionDenied, Http404,
+    RecoveryRefused (no reason, unknown action, own account, closed ticket; recorded)."""
+    reason = (reason or "").strip()
+    if kind == ApprovalKind.ACTION:
+        if action not in ACTIONS:
+            raise RecoveryRefused(f"Unknown action {action!r}.", guard="action")
+        capability = Capability.RECOVERY_ACTIONS
+    else:
+        kind, action, capability = ApprovalKind.IDENTITY, "", Capability.WORK_TICKETS
+    guards = identity_guards(actor, ticket, VerificationMethod.SUPERVISOR, capability)
+    if not reason:
+        detail = "Say why you need a supervisor's approval."
+        with transaction.atomic():
+            draft = ApprovalRequest(ticket=ticket, kind=kind, action=action)
+            _record(
+                draft,
+                actor,
+                "refused",
+                detail=detail,
+                guards=(*guards, GuardResult(REASON, False, detail)),
+            )
+        raise RecoveryRefused(detail, guard=REASON, results=guards)
+    with transaction.atomic():
+        existing = ApprovalRequest.objects.filter(
+            ticket=ticket, kind=kind, action=action, status=ApprovalStatus.PENDING
+        ).first()
+        if existing is not None:
+            return existing
+        approval = ApprovalRequest.objects.create(
+            ticket=ticket,
+            end_user_id=ticket.end_user_id,
+            kind=kind,
+            action=action,
+            requested_by=actor,
+            reason=reason[:300],
+            created_at=clock.now(),
+        )
+        _record(approval, actor, "requested", reason=reason, guards=guards)
+    return approval
+
+
+def approval_decide(
+    *, actor: Staff, approval: ApprovalRequest, approve: bool, reason: str
+) -> ApprovalRequest:
+    """A supervisor approves or denies a pending request, with a reason.
+
+    Side effects: the request's decision; for an approved identity request a verified
+    IdentityVerification (valid IDENTITY_VERIFICATION_MINUTES on that ticket); an event.
+    Raises PermissionDenied (role), Http404 (unit), RecoveryRefused (not pending, own
+    request, own account, no reason; recorded)."""
+    reason = (reason or "").strip()
+    results = check_access(actor, approval.ticket, Capability.APPROVE_SENSITIVE)
+    if not results[0].passed:
+        with transaction.atomic():
+            _record(approval, actor, "refused", detail=results[0].detail, guards=results)
+        raise PermissionDenied(results[0].detail)
+    if not results[1].passed:
+        raise Http404("No such approval request.")
+    with transaction.atomic():
+        locked = (
+            ApprovalRequest.objects.select_for_update()
+            .select_related("ticket", "end_user")
+            .get(pk=approval.pk)
+        )
+        checks = (
+            GuardResult(
+                "pending",
+                locked.status == ApprovalStatus.PENDING,
+                "" if locked.status == ApprovalStatus.PENDING else f"Already {locked.status}.",
+            ),
+            GuardResult(
+                "not_requester",
+                locked.requested_by_id != actor.pk,
+                "You asked for this approval; another supervisor must decide it."
+                if locked.requested_by_id == actor.pk
+                else "",
+            ),
+            GuardResult(
+                "not_self",
+                not is_own_account(actor, locked.end_user),
+                "This request concerns your own account."
+                if is_own_account(actor, locked.end_user)
+                else "",
+            ),
+            GuardResult(REASON, bool(reason), "" if reason else "Give a reason for the decision."),
+        )
+        all_results = (*results, *checks)
+        failed = [c for c in checks if not c.passed]
+        if not failed:
+            now = clock.now()
+            locked.decided_by = actor
+            locked.decided_at = now
+            locked.decision_reason = reason[:300]
+            verification = None
+            if not approve:
+                locked.status = ApprovalStatus.DENIED
+            elif locked.kind == ApprovalKind.IDENTITY:
+                locked.status = ApprovalStatus.USED
+                locked.used_at = now
+                verification = IdentityVerification.objects.create(
+                    ticket=locked.ticket,
+                    end_user=locked.end_user,
+                    method=VerificationMethod.SUPERVISOR,
+                    status=VerificationStatus.VERIFIED,
+                    result="approved",
+                    requested_by=locked.requested_by,
+                    decided_by=actor,
+                    reason=reason[:300],
+                    created_at=locked.created_at,
+                    verified_at=now,
+                    valid_until=now + conf.identity_verification_lifetime(),
+                )
+            else:
+                locked.status = ApprovalStatus.APPROVED
+                locked.expires_at = now + conf.approval_lifetime()
+            locked.save()
+            result = (
+                ("verified" if locked.kind == ApprovalKind.IDENTITY else "approved")
+                if (approve)
+                else "denied"
+            )
+            _record(
+                locked,
+                actor,
+                result,
+                reason=reason,
+                guards=all_results,
+                verification=verification,
+                detail=f"{'Approved' if approve else 'Denied'} by {actor.username}.",
+            )
+            return locked
+    with transaction.atomic():
+        _record(locked, actor, "refused", detail=failed[0].detail, guards=all_results)
+    raise RecoveryRefused(failed[0].detail, guard=failed[0].name, results=all_results)
+
+
+def approvals_pending_visible_to(staff: Staff) -> QuerySet[ApprovalRequest]:
+    """Pending requests about end users in the staff member's units, oldest first."""
+    rows = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
+    scope = end_user_scope_q(staff, groups_path="end_user__groups")
+    if scope:
+        rows = rows.filter(pk__in=ApprovalRequest.objects.filter(scope).values("pk"))
+    return rows.select_related("ticket", "end_user", "requested_by").order_by("created_at", "id")
+
+
+def approval_get_visible(staff: Staff, pk: int) -> ApprovalRequest:
+    """One approval request the staff member may see. Raises Http404 otherwise."""
+    approval = (
+        ApprovalRequest.objects.select_related("ticket", "end_user", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if approval is None or not end_user_in_scope(staff, approval.end_user_id):
+        raise Http404("No such approval request.")
+    return approval

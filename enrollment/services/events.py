@@ -1,0 +1,62 @@
+"""Typed payloads of the ticket events the recovery actions and identity verifications write.
+
+Every event says what was done (or refused), by whom (the event's actor, plus the username so
+the trail reads on its own), why (the technician's reason) and how each guard decided. No
+payload ever carries a bypass code or any other secret.
+"""
+
+from typing import Any
+
+from pydantic import Field
+
+from helpdesk.enums import EventKind
+from helpdesk.models import Staff, Ticket, TicketEvent
+from helpdesk.services.audit import Payload, register_payload, ticket_event_record
+
+
+class GuardResultPayload(Payload):
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class RecoveryActionPayload(Payload):
+    action: str  # the service's name, e.g. "bypass_code_issue"
+    # done | refused | failed | requested | approved | denied
+    outcome: str
+    by: str  # the acting staff member's username
+    reason: str = ""
+    message: str = ""
+    target: dict[str, Any] = Field(default_factory=dict)
+    guards: list[GuardResultPayload] = Field(default_factory=list)
+
+
+class IdentityPayload(Payload):
+    method: str  # VerificationMethod
+    # requested | pending | verified | denied | timed_out | failed | refused
+    result: str
+    by: str
+    verification_id: int | None = None
+    approval_id: int | None = None
+    reason: str = ""
+    detail: str = ""
+    valid_until: str | None = None
+    guards: list[GuardResultPayload] = Field(default_factory=list)
+
+
+register_payload(EventKind.RECOVERY_ACTION, RecoveryActionPayload)
+register_payload(EventKind.IDENTITY_VERIFIED, IdentityPayload)
+
+
+def recovery_event_record(
+    *, ticket: Ticket, actor: Staff, payload: RecoveryActionPayload
+) -> TicketEvent:
+    return ticket_event_record(
+        ticket=ticket, kind=EventKind.RECOVERY_ACTION, actor=actor, payload=payload
+    )
+
+
+def identity_event_record(*, ticket: Ticket, actor: Staff, payload: IdentityPayload) -> TicketEvent:
+    return ticket_event_record(
+        ticket=ticket, kind=EventKind.IDENTITY_VERIFIED, actor=actor, payload=payload
+    )

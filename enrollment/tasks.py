@@ -1,0 +1,28 @@
+"""Celery tasks of the directory: thin, primitive ids in, safe to run twice."""
+
+from celery import shared_task
+
+from enrollment.mfa import MFAServiceError
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(MFAServiceError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_end_user_of_recovery(*, event_id: int) -> bool:
+    """Emails the end user (through the MFA service's own channel) about the recovery
+    action recorded as ticket event `event_id`. Carries no code and no secret."""
+    from enrollment.services.notify import end_user_notify
+
+    return end_user_notify(event_id=event_id)
+
+
+@shared_task(ignore_result=True)
+def expire_bypass_codes() -> int:
+    """Moves end users whose bypass codes have all run out or expired out of `bypass`
+    status. Idempotent; returns how many end users changed."""
+    from enrollment.services.bypass import bypass_statuses_refresh
+
+    return len(bypass_statuses_refresh())
