@@ -40,6 +40,7 @@ from troubleshooting.schema import (
     SubflowNode,
     VerifyNode,
 )
+from troubleshooting.vocab import RESOLVED_OUTCOMES
 
 EXHAUSTED = "exhausted"
 OTHERWISE = "otherwise"
@@ -274,10 +275,14 @@ def step(
     branch: str,
     *,
     facts: dict[str, Any] | None = None,
+    named_causes: tuple[str, ...] | list[str] = (),
 ) -> SessionState:
     """Leaves the current node through `branch`, merging `facts` (a check's facts; a
     question's answer is added here under the question's fact name; a verify's result and
     reason are added as verify_result / verify_reason when the driver passes them).
+
+    `named_causes`: for a subflow, the root causes its session named; a subflow that ended
+    with a resolved outcome also counts as a successful verify (its own playbook proved it).
 
     Raises EngineError for a finished session or a branch the node does not have."""
     if state.finished:
@@ -307,6 +312,12 @@ def step(
             verified = True
         else:
             verified = False
+    if isinstance(node, SubflowNode):
+        causes = causes + tuple(cause for cause in named_causes if cause not in causes)
+        if branch in RESOLVED_OUTCOMES:
+            causes = causes + tuple(cause for cause in pending if cause not in causes)
+            pending = ()
+            verified = True
     identity = state.identity_verified or (
         identity_branch(node) is not None and branch == identity_branch(node)
     )
@@ -365,8 +376,10 @@ class Path:
 def enumerate_paths(
     definition: PlaybookDefinition, *, max_paths: int = 20000, max_length: int = 400
 ) -> list[Path]:
-    """Every path from the start node to an end node, honouring `max_visits` bounds exactly
-    as `step` does (decide conditions are not evaluated: every branch counts as possible).
+    """Every distinct path from the start node to an end node, honouring `max_visits` bounds
+    exactly as `step` does (decide conditions are not evaluated: every branch counts as
+    possible). Branches of one node with the same target and effect are followed once, as a
+    step labelled "a|b" (see branch_groups).
 
     Assumes targets exist (run the linter's structural rules first). Raises
     PathLimitExceeded past `max_paths` paths or a path longer than `max_length` steps (an
@@ -387,8 +400,39 @@ def enumerate_paths(
                 "unbounded?"
             )
         node = definition.node(state.node)
-        for edge in reversed(branches(node)):
-            if edge.branch == EXHAUSTED:
-                continue  # taken by _enter when the bound is spent, never chosen
-            stack.append(step(definition, state, edge.branch))
+        for group in reversed(branch_groups(node)):
+            moved = step(definition, state, group[0])
+            if len(group) > 1:
+                # Relabel the step just taken with every branch of the group.
+                at = len(state.path)
+                path = list(moved.path)
+                path[at] = (node.id, "|".join(group))
+                moved = replace(moved, path=tuple(path))
+            stack.append(moved)
     return paths
+
+
+def branch_groups(node: Any) -> list[tuple[str, ...]]:
+    """The node's choosable branches, grouped when they lead to the same node with the same
+    effect on the session (a check's `error` and `timeout` both escalating, say). Paths that
+    differ only inside a group are the same path for every property the linter proves, so
+    enumeration follows each group once and labels it "error|timeout"."""
+    groups: dict[tuple, list[str]] = {}
+    for edge in branches(node):
+        if edge.branch == EXHAUSTED:
+            continue  # taken by _enter when the bound is spent, never chosen
+        effect = (
+            edge.target,
+            is_remediation(node) and edge.branch == remediation_branch(node),
+            isinstance(node, VerifyNode) and edge.branch == "success",
+            identity_branch(node) == edge.branch,
+            isinstance(node, QuestionNode | DecideNode),  # answers and conditions set facts
+            edge.branch if isinstance(node, SubflowNode | QuestionNode | DecideNode) else "",
+        )
+        groups.setdefault(effect, []).append(edge.branch)
+    return [tuple(group) for group in groups.values()]
+
+
+def first_branch(label: str) -> str:
+    """The representative branch of an enumerated step's label ("error|timeout" -> "error")."""
+    return label.split("|", 1)[0]

@@ -25,7 +25,8 @@ Each finding names the file, the node and the problem. Rules, in the order they 
   unverified-resolution   a resolved end reached without any successful verify;
   identity-not-verified   a bypass / reset / re-enroll / unlock action reached without the
                           caller's identity verified on that path;
-  no-root-cause           a resolved or working-as-designed end with no root cause named.
+  no-root-cause           a resolved end with no root cause named (by the end node, a
+                          verified remediation's `fixes`, or a resolved subflow).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ from troubleshooting.schema import (
 )
 from troubleshooting.vocab import RESOLVED_OUTCOMES, VERIFY_OUTCOMES
 
-NEEDS_ROOT_CAUSE = RESOLVED_OUTCOMES | {"working_as_designed"}
+# Access restored means a cause was found and fixed; "working as designed" may name none.
+NEEDS_ROOT_CAUSE = RESOLVED_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -384,8 +386,9 @@ class _Linter:
         identity = False
         named: set[str] = set()
         pending: set[str] = set()
-        for node_id, branch in path.steps:
+        for node_id, label in path.steps:
             node = self.nodes[node_id]
+            branch = engine.first_branch(label)
             if engine.requires_identity(node) and not identity:
                 self.add(
                     node_id,
@@ -403,6 +406,12 @@ class _Linter:
                 unverified_fix = None
                 verified_once = True
                 named |= pending
+                pending = set()
+            if isinstance(node, SubflowNode) and branch in RESOLVED_OUTCOMES:
+                # The subflow's own playbook proves its verify and names its root causes.
+                unverified_fix = None
+                verified_once = True
+                named |= pending | {f"subflow:{node.playbook}"}
                 pending = set()
             if engine.identity_branch(node) == branch:
                 identity = True
