@@ -15,6 +15,27 @@ from tests.factories import StaffFactory, TOTPDeviceFactory
 REQUIRE_ALL = os.environ.get("REQUIRE_ALL_TESTS", "").lower() in {"1", "true", "yes"}
 
 
+def _let_test_teardown_flush_protected_tables() -> None:
+    """Transactional tests (browser journeys, real workers, concurrency) end with Django's
+    flush, a TRUNCATE of every table. The audit trail's triggers rightly refuse TRUNCATE, so
+    that one teardown step, and nothing else, runs with pgtrigger's triggers ignored."""
+    import pgtrigger
+    from django.test.testcases import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self):
+        if not settings.USING_POSTGRES:
+            return original(self)
+        with pgtrigger.ignore():
+            return original(self)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+_let_test_teardown_flush_protected_tables()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI (REQUIRE_ALL_TESTS=1) a skipped test is a failure: a browser journey that
@@ -25,6 +46,20 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped, but REQUIRE_ALL_TESTS is set: {reason}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process():
+    """Tasks run where they are enqueued, whether or not REDIS_URL names a broker, so a
+    test sees their effects without a worker. tests/test_celery_worker.py runs a real
+    worker over Redis instead."""
+    from helpdesk.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture(autouse=True)
