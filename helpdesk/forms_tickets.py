@@ -62,11 +62,11 @@ class _Versioned(forms.Form):
 class TicketAssignForm(_Versioned):
     assignee = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
 
-    def __init__(self, *args, assignee_choices=(), **kwargs):
+    def __init__(self, *args, assignee_choices: list[tuple[int, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [
             ("", "Unassigned"),
-            *[(s.pk, s.get_full_name() or s.username) for s in assignee_choices],
+            *assignee_choices,
         ]
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -126,6 +127,21 @@ def ticket_get_visible(viewer: Staff, ticket_id: int) -> Ticket:
 def ticket_event_list(ticket: Ticket) -> list[TicketEvent]:
     """The ticket's trail in order, with actors."""
     return list(ticket.events.select_related("actor").order_by("seq"))
+
+
+ASSIGNEE_CACHE_SECONDS = 60
+
+
+def ticket_assignee_options(ticket: Ticket) -> list[tuple[int, str]]:
+    """(id, name) of the staff who may take the ticket, for the assign menu, cached per end
+    user for a minute: staff and unit membership change rarely, the menu is on every ticket
+    page, and the assign service re-checks the chosen person anyway."""
+    key = f"helpdesk:assignees:{ticket.end_user_id}"
+    options = cache.get(key)
+    if options is None:
+        options = [(s.pk, s.get_full_name() or s.username) for s in ticket_assignee_choices(ticket)]
+        cache.set(key, options, ASSIGNEE_CACHE_SECONDS)
+    return options
 
 
 def ticket_assignee_choices(ticket: Ticket) -> list[Staff]:

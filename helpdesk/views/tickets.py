@@ -6,6 +6,8 @@ JavaScript); with htmx the same POST re-renders the page's ``ticket-main`` parti
 service.
 """
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,7 +17,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
-from helpdesk.enums import DEDICATED_TRANSITIONS, TRANSITIONS, TicketStatus
+from helpdesk.enums import (
+    DEDICATED_TRANSITIONS,
+    TRANSITIONS,
+    Outcome,
+    RootCause,
+    TicketStatus,
+    Tier,
+)
 from helpdesk.forms_tickets import (
     QueueFilterForm,
     TicketAssignForm,
@@ -31,12 +40,14 @@ from helpdesk.selectors import (
     QUEUES,
     end_user_mfa_picture,
     ticket_assignee_choices,
+    ticket_assignee_options,
     ticket_event_list,
     ticket_get_visible,
     ticket_list_visible_to,
 )
 from helpdesk.services import tickets as ticket_services
 from helpdesk.services.tickets import TicketError
+from helpdesk.templatetags.ticket_tags import label, priority_badge, status_badge
 
 
 def _require(staff: Staff, capability: Capability) -> None:
@@ -49,6 +60,56 @@ def _wants_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One queue line, formatted in Python: at 25 rows per page, resolving labels, dates and
+    URLs once here costs a fraction of doing it with template filters and tags."""
+
+    url: str
+    number: int
+    subject: str
+    user_name: str
+    username: str
+    category: str
+    priority: str
+    priority_badge: str
+    status: str
+    status_badge: str
+    assignee: str
+    due_iso: str
+    due: str
+
+
+def _queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
+    # reverse() once; the per-row URL only swaps the number in.
+    pattern = reverse("helpdesk:ticket-detail", kwargs={"pk": 987654321})
+    rows = []
+    for t in tickets:
+        end_user, assignee = t.end_user, t.assignee
+        rows.append(
+            QueueRow(
+                url=pattern.replace("987654321", str(t.pk)),
+                number=t.pk,
+                subject=t.subject,
+                user_name=end_user.full_name or end_user.username,
+                username=end_user.username,
+                category=label(t.category, "category"),
+                priority=label(t.priority, "priority"),
+                priority_badge=priority_badge(t.priority),
+                status=label(t.status, "status"),
+                status_badge=status_badge(t.status),
+                assignee=(assignee.get_full_name() or assignee.username) if assignee else "",
+                due_iso=t.sla_due_at.isoformat(),
+                due=t.sla_due_at.strftime("%b %d, %H:%M"),
+            )
+        )
+    return rows
+
+
+def _select(name: str, choices: list[tuple[str, str]], current: str) -> dict:
+    return {"name": name, "options": [(v, text, v == current) for v, text in choices]}
+
+
 @require_GET
 @login_required
 def ticket_queue(request: HttpRequest) -> HttpResponse:
@@ -56,30 +117,35 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     query = form.to_query()
     page = ticket_list_visible_to(request.user, query)
+    base_url = reverse("helpdesk:ticket-queue")
     next_url = ""
     if page.next_after is not None:
         params = request.GET.copy()
         params["after"] = str(page.next_after)
-        next_url = f"{reverse('helpdesk:ticket-queue')}?{params.urlencode()}"
+        next_url = f"{base_url}?{params.urlencode()}"
     tabs = []
-    for key, label in QUEUES.items():
+    for key, tab_label in QUEUES.items():
         params = request.GET.copy()
         params.pop("after", None)
         params["queue"] = key
         tabs.append(
             {
-                "key": key,
-                "label": label,
-                "url": f"{reverse('helpdesk:ticket-queue')}?{params.urlencode()}",
+                "label": tab_label,
+                "url": f"{base_url}?{params.urlencode()}",
                 "current": key == query.queue,
             }
         )
+    fields = form.fields
     context = {
-        "form": form,
         "query": query,
-        "page": page,
+        "rows": _queue_rows(page.rows),
         "next_url": next_url,
         "tabs": tabs,
+        "selects": [
+            _select("status", fields["status"].choices, query.status),
+            _select("category", fields["category"].choices, query.category),
+            _select("priority", fields["priority"].choices, query.priority),
+        ],
         "can_open": request.user.has_capability(Capability.WORK_TICKETS),
     }
     template = "helpdesk/tickets/queue.html"
@@ -136,24 +202,22 @@ def _main_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "action_error": "",
     }
     if can_work:
-        initial = {"version": ticket.version}
-        next_statuses = [
-            (s, TicketStatus(s).label)
-            for s in TicketStatus.values
-            if s in TRANSITIONS[ticket.status] and s not in DEDICATED_TRANSITIONS
-        ]
+        # Plain choice lists, rendered by hand in the template: Django's widget templates
+        # cost more than the rest of the page's markup together.
+        allowed = TRANSITIONS[ticket.status]
         context |= {
-            "assign_form": TicketAssignForm(
-                initial=initial | {"assignee": ticket.assignee_id},
-                assignee_choices=ticket_assignee_choices(ticket),
-            ),
-            "next_statuses": next_statuses,
-            "can_escalate": TicketStatus.ESCALATED in TRANSITIONS[ticket.status]
+            "assignee_options": ticket_assignee_options(ticket),
+            "next_statuses": [
+                (s, TicketStatus(s).label)
+                for s in TicketStatus.values
+                if s in allowed and s not in DEDICATED_TRANSITIONS
+            ],
+            "can_escalate": TicketStatus.ESCALATED in allowed
             or ticket.status == TicketStatus.ESCALATED,
-            "can_resolve": TicketStatus.RESOLVED in TRANSITIONS[ticket.status],
-            "escalate_form": TicketEscalateForm(initial=initial),
-            "resolve_form": TicketResolveForm(initial=initial),
-            "comment_form": TicketCommentForm(),
+            "can_resolve": TicketStatus.RESOLVED in allowed,
+            "tier_choices": [c for c in Tier.choices if c[0] > ticket.tier],
+            "outcome_choices": Outcome.choices,
+            "root_cause_choices": RootCause.choices,
         }
     return context | overrides
 
@@ -178,7 +242,8 @@ def _act(request: HttpRequest, pk: int, form: "type", perform) -> HttpResponse:
     ticket = ticket_get_visible(request.user, pk)
     kwargs = {}
     if form is TicketAssignForm:
-        kwargs["assignee_choices"] = ticket_assignee_choices(ticket)
+        # Fresh, not the cached menu: this is the moment of truth.
+        kwargs["assignee_choices"] = [(s.pk, s.username) for s in ticket_assignee_choices(ticket)]
     bound = form(request.POST, **kwargs)
     error = ""
     if not bound.is_valid():
