@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from authsim.models import SimDevice
 from enrollment.enums import ApprovalKind
 from enrollment.models import Authenticator, Device, EndUser, Group
 from enrollment.services import (
@@ -70,6 +71,8 @@ def build_desk(*, privileged: bool = False) -> Desk:
         groups=[group],
     )
     phone = DeviceFactory(end_user=end_user, name="Dana's iPhone", push_capable=True)
+    # The simulator's side of the phone: a healthy handset with the app installed.
+    SimDevice.objects.create(device=phone, app_version=phone.app_version)
     push = AuthenticatorFactory(end_user=end_user, device=phone, method="push", status="active")
     ticket = ticket_open(
         actor=technician,
