@@ -213,12 +213,16 @@ class PlaybookDefinition(_Model):
         return self.node_map()[node_id]
 
     def node_map(self) -> dict[str, Any]:
-        if self._node_map is None:
-            mapping: dict[str, Any] = {}
+        # Read the private slot directly: pydantic's attribute hook is slow, and path
+        # enumeration asks for nodes hundreds of thousands of times.
+        private = self.__pydantic_private__
+        mapping = private.get("_node_map")
+        if mapping is None:
+            mapping = {}
             for node in self.nodes:
                 mapping.setdefault(node.id, node)  # the first wins; the linter flags duplicates
-            self._node_map = mapping
-        return self._node_map
+            private["_node_map"] = mapping
+        return mapping
 
 
 class PlaybookFileError(Exception):
