@@ -15,6 +15,10 @@ Guards (checked by the service at run time, restated here so a playbook cannot d
   privileged;
 - reason: the technician writes why.
 
+The services record guard results under their own names (enrollment.services.guards):
+`capability:<name>` is their `capability`, `second_approver_if_privileged` their
+`second_approver`; SERVICE_GUARD_NAMES maps ours to theirs.
+
 `requires_identity` actions must be preceded by a verify_identity node (taken through its
 `verified` outcome) on every path — the linter proves it by enumerating paths.
 """
@@ -24,6 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 IDENTITY_VERIFIED = "identity_verified"
+
+# Our guard names -> the names enrollment.services.guards records.
+SERVICE_GUARD_NAMES: dict[str, str] = {
+    IDENTITY_VERIFIED: "identity_verified",
+    "capability:recovery_actions": "capability",
+    "capability:work_tickets": "capability",
+    "not_self": "not_self",
+    "no_open_fraud": "no_open_fraud",
+    "second_approver_if_privileged": "second_approver",
+    "reason": "reason",
+}
 
 # Every recovery action's outcomes: it ran; a guard refused it; it failed.
 RECOVERY_OUTCOMES: tuple[str, ...] = ("done", "blocked", "error")
@@ -42,7 +57,7 @@ _ROUTINE_GUARDS: tuple[str, ...] = ("capability:recovery_actions", "not_self", "
 @dataclass(frozen=True)
 class ActionSpec:
     name: str
-    service: str  # dotted path of the service function (issue 5)
+    service: str  # dotted path of the service function (enrollment.services)
     guards: tuple[str, ...]
     outcomes: tuple[str, ...] = RECOVERY_OUTCOMES
     # A remediation must be followed by a successful verify before a resolved end.
@@ -52,6 +67,8 @@ class ActionSpec:
     # Facts the action sets for later conditions.
     facts: tuple[str, ...] = ()
     description: str = ""
+    # Other services that complete the same step (identity: callback, supervisor approval).
+    also: tuple[str, ...] = ()
 
     @property
     def requires_identity(self) -> bool:
@@ -63,12 +80,17 @@ ACTIONS: dict[str, ActionSpec] = {
     for spec in (
         ActionSpec(
             "verify_identity",
-            "enrollment.services.identity_verify",
+            "enrollment.services.identity_push_send",
             guards=("capability:work_tickets", "not_self"),
             outcomes=("verified", "not_verified", "error", "timeout"),
             remediation=False,
             verifies_identity_via="verified",
             facts=("identity_verified_by",),
+            also=(
+                "enrollment.services.identity_push_refresh",
+                "enrollment.services.identity_callback_attest",
+                "enrollment.services.approval_request_create",
+            ),
             description=(
                 "Verify the caller: a push to an already-active device, a callback to the "
                 "phone number of record, or a supervisor's approval."
@@ -100,7 +122,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         ActionSpec(
             "resend_enrollment",
-            "enrollment.services.enrollment_link_resend",
+            "enrollment.services.enrollment_email_resend",
             guards=_ROUTINE_GUARDS,
             description=(
                 "Send the enrollment email again to the address of record (a new link when "
@@ -109,13 +131,13 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         ActionSpec(
             "resend_activation",
-            "enrollment.services.activation_link_issue",
+            "enrollment.services.activation_resend",
             guards=_ROUTINE_GUARDS,
             description="Send a new activation for a pending authenticator.",
         ),
         ActionSpec(
             "resync_token",
-            "enrollment.services.authenticator_resync",
+            "enrollment.services.token_resync",
             guards=(*_ROUTINE_GUARDS, "reason"),
             description="Resynchronise a code generator from two consecutive codes.",
         ),

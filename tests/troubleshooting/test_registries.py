@@ -69,3 +69,26 @@ def test_caller_actions_are_design_md_s_list():
         "approve_push",
         "deny_push",
     )
+
+
+def test_action_services_exist():
+    from django.utils.module_loading import import_string
+
+    for spec in ACTIONS.values():
+        for path in (spec.service, *spec.also):
+            assert callable(import_string(path)), path
+
+
+def test_action_guards_agree_with_the_recovery_services():
+    from enrollment.services.guards import ACTIONS as SERVICE_ACTIONS
+    from troubleshooting.actions import SERVICE_GUARD_NAMES
+
+    for spec in ACTIONS.values():
+        assert set(spec.guards) <= set(SERVICE_GUARD_NAMES), spec.name
+        service_name = spec.service.rsplit(".", 1)[1]
+        if spec.name == "verify_identity":
+            continue
+        service = SERVICE_ACTIONS[service_name]
+        assert spec.requires_identity == service.needs_identity, spec.name
+        assert ("no_open_fraud" in spec.guards) == (not service.protective), spec.name
+        assert ("second_approver_if_privileged" in spec.guards) == service.sensitive, spec.name
