@@ -1,5 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from enrollment import views
 
 app_name = "enrollment"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("tickets/<int:ticket_pk>/recovery/", views.ticket_actions, name="ticket-actions"),
+    path(
+        "tickets/<int:ticket_pk>/recovery/<slug:action>/",
+        views.ticket_action,
+        name="ticket-action",
+    ),
+    path("tickets/<int:ticket_pk>/identity/push/", views.identity_push, name="identity-push"),
+    path(
+        "tickets/<int:ticket_pk>/identity/callback/",
+        views.identity_callback,
+        name="identity-callback",
+    ),
+    path("identity/<int:pk>/", views.identity_status, name="identity-status"),
+    path("tickets/<int:ticket_pk>/approvals/", views.approval_request, name="approval-request"),
+    path(
+        "tickets/<int:ticket_pk>/escalate-security/",
+        views.escalate_security,
+        name="escalate-security",
+    ),
+    path("approvals/", views.approval_queue, name="approval-queue"),
+    path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
+]

@@ -101,3 +101,30 @@ class World:
             category=Category.MISSING_PROMPT,
             channel=Channel.PHONE,
         )
+
+    # --- Identity verification and approvals (enrollment) ---------------------------------------
+
+    @cached_property
+    def identity_verification(self):
+        """A pending verification push on the matrix ticket (not yet sent to the service)."""
+        from enrollment.models import IdentityVerification
+
+        return IdentityVerification.objects.create(
+            ticket=self.ticket,
+            end_user=self.ticket_end_user,
+            method="push",
+            requested_by=self.personas[Role.HELPDESK],
+        )
+
+    @cached_property
+    def approval_request(self):
+        """A pending identity approval on the matrix ticket, requested by the technician."""
+        from enrollment.models import ApprovalRequest
+
+        return ApprovalRequest.objects.create(
+            ticket=self.ticket,
+            end_user=self.ticket_end_user,
+            kind="identity",
+            requested_by=self.personas[Role.HELPDESK],
+            reason="Matrix: caller has no phone",
+        )

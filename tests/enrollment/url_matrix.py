@@ -1,0 +1,147 @@
+"""Permission-matrix entries for the directory's URLs (recovery actions, identity
+verification, approvals)."""
+
+from django.urls import reverse
+
+from helpdesk.enums import EventKind
+from tests.permission_matrix import Entry, roles
+
+_WORKERS = roles("owner", "administrator", "user_manager", "helpdesk")
+_APPROVERS = roles("owner", "supervisor")
+
+
+def _ticket(world):
+    return {"ticket_pk": world.ticket.pk}
+
+
+def _action(name):
+    return lambda world: {"ticket_pk": world.ticket.pk, "action": name}
+
+
+def _back_to_panel(response, world, staff):
+    assert response["Location"] == reverse("enrollment:ticket-actions", kwargs=_ticket(world))
+
+
+def _shows_panel(response, world, staff):
+    assert 'id="recovery-panel"' in response.content.decode()
+
+
+def _refused_without_identity(response, world, staff):
+    _shows_panel(response, world, staff)
+    last = world.ticket.events.filter(kind=EventKind.RECOVERY_ACTION).order_by("-seq").first()
+    assert (last.actor_id, last.payload["outcome"]) == (staff.pk, "refused")
+    assert {g["name"]: g["passed"] for g in last.payload["guards"]}["identity_verified"] is False
+    assert "Verify the caller&#x27;s identity on this ticket first" in response.content.decode()
+
+
+def _callback_verified(response, world, staff):
+    _back_to_panel(response, world, staff)
+    last = world.ticket.events.filter(kind=EventKind.IDENTITY_VERIFIED).order_by("-seq").first()
+    assert (last.actor_id, last.payload["method"], last.payload["result"]) == (
+        staff.pk,
+        "callback",
+        "verified",
+    )
+
+
+def _escalated_to_security(response, world, staff):
+    world.ticket.refresh_from_db()
+    assert (world.ticket.status, world.ticket.tier) == ("escalated", 3)
+
+
+def _decided(response, world, staff):
+    assert response["Location"] == reverse("enrollment:approval-queue")
+    world.approval_request.refresh_from_db()
+    assert (world.approval_request.status, world.approval_request.decided_by_id) == (
+        "used",
+        staff.pk,
+    )
+
+
+ENTRIES = [
+    Entry(
+        "enrollment:ticket-actions",
+        _WORKERS,
+        kwargs=_ticket,
+        scoped=True,
+        check=_shows_panel,
+    ),
+    Entry(
+        "enrollment:ticket-action",
+        _WORKERS,
+        method="post",
+        kwargs=_action("bypass_code_issue"),
+        data=lambda world: {"reason": "Matrix", "count": 1},
+        scoped=True,
+        check=_refused_without_identity,
+        label="bypass",
+    ),
+    Entry(
+        "enrollment:ticket-action",
+        _WORKERS,
+        method="post",
+        kwargs=_action("end_user_unlock"),
+        data=lambda world: {"reason": "Matrix"},
+        scoped=True,
+        check=_refused_without_identity,
+        label="unlock",
+    ),
+    Entry(
+        "enrollment:identity-push",
+        _WORKERS,
+        method="post",
+        kwargs=_ticket,
+        data=lambda world: {"device": 999_999},
+        scoped=True,
+        check=_shows_panel,
+    ),
+    Entry(
+        "enrollment:identity-callback",
+        _WORKERS,
+        method="post",
+        kwargs=_ticket,
+        data=lambda world: {"phone_number": world.ticket_end_user.mobile, "confirmed": "on"},
+        ok_status=(302,),
+        scoped=True,
+        check=_callback_verified,
+    ),
+    Entry(
+        "enrollment:identity-status",
+        _WORKERS,
+        kwargs=lambda world: {"pk": world.identity_verification.pk},
+        ok_status=(302,),
+        scoped=True,
+        check=_back_to_panel,
+    ),
+    Entry(
+        "enrollment:approval-request",
+        _WORKERS,
+        method="post",
+        kwargs=_ticket,
+        data=lambda world: {"kind": "identity", "reason": "Matrix: no phone"},
+        ok_status=(302,),
+        scoped=True,
+        check=_back_to_panel,
+    ),
+    Entry(
+        "enrollment:escalate-security",
+        _WORKERS,
+        method="post",
+        kwargs=_ticket,
+        data=lambda world: {"reason": "Open fraud signal"},
+        ok_status=(302,),
+        scoped=True,
+        check=_escalated_to_security,
+    ),
+    Entry("enrollment:approval-queue", _APPROVERS),
+    Entry(
+        "enrollment:approval-decide",
+        _APPROVERS,
+        method="post",
+        kwargs=lambda world: {"pk": world.approval_request.pk},
+        data=lambda world: {"decision": "approve", "reason": "Manager vouched"},
+        ok_status=(302,),
+        scoped=True,
+        check=_decided,
+    ),
+]
