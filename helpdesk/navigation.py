@@ -35,6 +35,12 @@ NAV_ITEMS: list[NavItem] = [
         "The tamper-evident ticket trail: filter, export, verify.",
     ),
     NavItem(
+        "Approvals",
+        "enrollment:approval-queue",
+        Capability.APPROVE_SENSITIVE,
+        "Requests for a second person: a caller's identity, sensitive recovery actions.",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         Capability.DJANGO_ADMIN,
