@@ -15,7 +15,7 @@ class ReasonForm(forms.Form):
 
 
 class BypassIssueForm(ReasonForm):
-    count = forms.IntegerField(min_value=1, max_value=100, initial=1)
+    count = forms.IntegerField(min_value=1, max_value=100, required=False)
     valid_minutes = forms.IntegerField(min_value=1, max_value=100_000, required=False)
 
 

@@ -194,7 +194,7 @@ def _issue_bypass(actor: Staff, ticket: Ticket, data: dict) -> Any:
         actor=actor,
         ticket=ticket,
         reason=data["reason"],
-        count=data["count"],
+        count=data["count"] or 1,
         valid_minutes=data.get("valid_minutes"),
     )
 
