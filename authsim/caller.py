@@ -63,6 +63,8 @@ class UnknownAction(ValueError):
 
 
 def _sim(device: Device) -> SimDevice:
+    """The device's simulated truth, read afresh (another request may just have changed it);
+    created as a healthy phone for a device added outside a scenario."""
     sim, _ = SimDevice.objects.get_or_create(
         device=device, defaults={"app_version": device.app_version}
     )
@@ -369,9 +371,10 @@ def sign_out_and_in(end_user: EndUser, device: Device | None) -> ActionResult:
 # --- Answering pushes ---------------------------------------------------------------------
 
 
-def visible_pushes(device: Device) -> list[Push]:
-    """Pending pushes the end user can see on this device right now."""
-    sim = _sim(device)
+def visible_pushes(device: Device, sim: SimDevice | None = None) -> list[Push]:
+    """Pending pushes the end user can see on this device right now (`sim`: the device's
+    state when the caller has just loaded it)."""
+    sim = sim or _sim(device)
     if sim.lost or not sim.app_installed or not sim.notifications_enabled or not sim.reachable:
         return []
     now = clock.now()
@@ -474,9 +477,9 @@ def perform(
 # --- Reading the device -------------------------------------------------------------------
 
 
-def device_time(device: Device):
+def device_time(device: Device, sim: SimDevice | None = None):
     """The time as the device's own clock shows it."""
-    return clock.now() + timedelta(seconds=_sim(device).effective_clock_offset)
+    return clock.now() + timedelta(seconds=(sim or _sim(device)).effective_clock_offset)
 
 
 def current_code(device: Device, authenticator: Authenticator | None = None) -> str | None:
@@ -488,14 +491,17 @@ def current_code(device: Device, authenticator: Authenticator | None = None) -> 
     if device.platform == "hardware_token":
         seed = otp.token_seed(sim.serial)
         code = otp.hotp_at(seed, sim.token_counter)
-        SimDevice.objects.filter(pk=sim.pk).update(token_counter=sim.token_counter + 1)
+        sim.token_counter += 1
+        sim.save(update_fields=["token_counter"])
         return code
     return peek_totp(device, authenticator)
 
 
-def peek_totp(device: Device, authenticator: Authenticator | None = None) -> str | None:
+def peek_totp(
+    device: Device, authenticator: Authenticator | None = None, sim: SimDevice | None = None
+) -> str | None:
     """The TOTP code on screen (no side effects), or None when the app holds no key."""
-    sim = _sim(device)
+    sim = sim or _sim(device)
     if not sim.app_installed:
         return None
     secrets = OtpSecret.objects.filter(authenticator__device=device).exclude(device_secret="")
@@ -504,7 +510,7 @@ def peek_totp(device: Device, authenticator: Authenticator | None = None) -> str
     secret = secrets.order_by("-authenticator__activated_at").first()
     if secret is None:
         return None
-    return otp.totp_at(secret.device_secret, device_time(device))
+    return otp.totp_at(secret.device_secret, device_time(device, sim))
 
 
 def inbox(end_user: EndUser, *, folder: str = Folder.INBOX, channels=("sms", "voice", "email")):

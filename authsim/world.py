@@ -81,9 +81,6 @@ def load_scenario(scenario: Scenario) -> EndUser:
     simulator's device-side state; creates missing groups and the application; replaces the
     policies of the global scope, the application and the groups the file names."""
     reset_shared_state()
-    now = clock.now()
-    EndUser.objects.filter(username=scenario.user.username).delete()
-
     if scenario.application:
         app, _ = Application.objects.get_or_create(name=scenario.application)
         Policy.objects.filter(application=app).delete()
@@ -92,7 +89,16 @@ def load_scenario(scenario: Scenario) -> EndUser:
     for spec in scenario.policies:
         _policy(spec)
     _providers(scenario)
+    return build_end_user(scenario)
 
+
+def build_end_user(scenario: Scenario) -> EndUser:
+    """Creates (or replaces) the scenario's end user and everything around them, leaving
+    shared state — providers, policies, the clock — as it is. The demo world uses this to
+    add many users under one set of policies."""
+    now = clock.now()
+    EndUser.objects.filter(username=scenario.user.username).delete()
+    groups = [_group(name) for name in scenario.user.groups]
     spec = scenario.user
     user = EndUser.objects.create(
         username=spec.username,
@@ -112,14 +118,12 @@ def load_scenario(scenario: Scenario) -> EndUser:
     ]
     _enrollment(user, scenario, authenticators, now)
 
-    remembered_days = (
-        effective_policy(user, scenario.application).remembered_device_days.value or 30
-    )
-    for spec_device in scenario.devices:
-        if spec_device.remembered:
-            SimDevice.objects.filter(device=devices[spec_device.key]).update(
-                remembered_until=now + timedelta(days=remembered_days)
-            )
+    remembered = [d for d in scenario.devices if d.remembered]
+    if remembered:
+        days = effective_policy(user, scenario.application).remembered_device_days.value or 30
+        SimDevice.objects.filter(device__in=[devices[d.key] for d in remembered]).update(
+            remembered_until=now + timedelta(days=days)
+        )
 
     failures = max((a.failure_count for a in scenario.resolved_authenticators()), default=0)
     SimUser.objects.create(
