@@ -35,6 +35,12 @@ NAV_ITEMS: list[NavItem] = [
         "The tamper-evident ticket trail: filter, export, verify.",
     ),
     NavItem(
+        "Device simulator",
+        "authsim:device-list",
+        None,
+        "The simulated end users' phones, tokens and mailboxes: what the caller sees.",
+    ),
+    NavItem(
         "Approvals",
         "enrollment:approval-queue",
         Capability.APPROVE_SENSITIVE,
