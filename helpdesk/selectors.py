@@ -113,11 +113,13 @@ def ticket_list_visible_to(viewer: Staff, query: QueueQuery, *, page_size: int =
 
 
 def ticket_get_visible(viewer: Staff, ticket_id: int) -> Ticket:
-    """The ticket with its end user, assignee and opener, or Http404 when it does not exist or
-    its end user is outside the viewer's units."""
-    qs = _in_scope(
-        Ticket.objects.select_related("end_user", "assignee", "opened_by"), viewer
-    ).filter(pk=ticket_id)
+    """The ticket with its end user (and the end user's groups), assignee and opener, or
+    Http404 when it does not exist or its end user is outside the viewer's units."""
+    qs = (
+        _in_scope(Ticket.objects.select_related("end_user", "assignee", "opened_by"), viewer)
+        .filter(pk=ticket_id)
+        .prefetch_related("end_user__groups")
+    )
     ticket = qs.first()
     if ticket is None:
         raise Http404("No such ticket.")
@@ -133,10 +135,13 @@ ASSIGNEE_CACHE_SECONDS = 60
 
 
 def ticket_assignee_options(ticket: Ticket) -> list[tuple[int, str]]:
-    """(id, name) of the staff who may take the ticket, for the assign menu, cached per end
-    user for a minute: staff and unit membership change rarely, the menu is on every ticket
-    page, and the assign service re-checks the chosen person anyway."""
-    key = f"helpdesk:assignees:{ticket.end_user_id}"
+    """(id, name) of the staff who may take the ticket, for the assign menu, cached for a
+    minute per set of groups the end user belongs to (who covers an end user depends on
+    nothing else): staff and unit membership change rarely, the menu is on every ticket page,
+    and the assign service re-checks the chosen person anyway. Reads the end user's groups
+    (prefetched by ticket_get_visible)."""
+    group_ids = sorted(group.pk for group in ticket.end_user.groups.all())
+    key = "helpdesk:assignees:" + ",".join(map(str, group_ids))
     options = cache.get(key)
     if options is None:
         options = [(s.pk, s.get_full_name() or s.username) for s in ticket_assignee_choices(ticket)]

@@ -113,9 +113,10 @@ def test_read_only_staff_see_no_actions(client_for, auditor, technician, ticket)
     assert "Internal comment" not in html
 
 
-# Session, staff, OTP device, unit groups, the ticket, its events; the assignee choices
-# (one query); directory: latest enrollment, authenticators, groups and policies for the
-# effective policy; service: devices, auth log, fraud signals; then the session save.
+# Session, staff, OTP device, unit groups, the ticket, the end user's groups, its events; the
+# assignee menu (one query, on a cold cache); directory: latest enrollment, authenticators,
+# policies for the effective policy; service: devices, auth log, fraud signals; then the
+# session save (savepoint, update, release).
 DETAIL_QUERIES = 17
 
 
