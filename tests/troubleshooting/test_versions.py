@@ -179,3 +179,19 @@ def test_database_rejects_updating_a_published_definition(tmp_path):
         )
     version.refresh_from_db()
     assert version.retired_at == version.published_at
+
+
+def test_sync_publishes_the_shipped_playbooks_once():
+    first = playbook_sync_from_files()
+    second = playbook_sync_from_files()
+
+    assert sorted((r.playbook, r.status, r.version) for r in first) == [
+        ("enrollment_failure", "published", 1),
+        ("missing_prompt", "published", 1),
+    ]
+    assert sorted((r.playbook, r.status) for r in second) == [
+        ("enrollment_failure", "unchanged"),
+        ("missing_prompt", "unchanged"),
+    ]
+    version = playbook_version_for_complaint("enrollment_failure")
+    assert playbook_definition(version).start == "status"
