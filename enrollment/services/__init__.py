@@ -32,6 +32,7 @@ from enrollment.services.identity import (
     identity_current,
     identity_push_refresh,
     identity_push_send,
+    identity_verify,
 )
 from enrollment.services.links import (
     ActivationLinkStillValid,
@@ -85,5 +86,6 @@ __all__ = [
     "identity_current",
     "identity_push_refresh",
     "identity_push_send",
+    "identity_verify",
     "token_resync",
 ]

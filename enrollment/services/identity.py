@@ -323,3 +323,35 @@ def identity_current(ticket: Ticket) -> IdentityVerification | None:
         .order_by("-valid_until")
         .first()
     )
+
+
+def identity_verify(
+    *,
+    actor: Staff,
+    ticket: Ticket,
+    method: str,
+    device_id: int | None = None,
+    phone_number: str = "",
+    confirmed: bool = False,
+    reason: str = "",
+):
+    """One entry point for playbooks: starts (push, supervisor) or records (callback) a
+    verification by `method`. Returns the IdentityVerification (push: pending until
+    `identity_push_refresh` concludes it; callback: verified) or, for a supervisor, the
+    ApprovalRequest. Raises as the method's own service does."""
+    if method == VerificationMethod.PUSH:
+        if device_id is None:
+            raise IdentityRefused("Choose a device for the push.", guard="active_push_device")
+        return identity_push_send(actor=actor, ticket=ticket, device_id=device_id)
+    if method == VerificationMethod.CALLBACK:
+        return identity_callback_attest(
+            actor=actor, ticket=ticket, phone_number=phone_number, confirmed=confirmed
+        )
+    if method == VerificationMethod.SUPERVISOR:
+        from enrollment.services.approvals import approval_request_create
+
+        return approval_request_create(actor=actor, ticket=ticket, kind="identity", reason=reason)
+    raise IdentityRefused(
+        f"{method!r} is not a way to verify a caller (knowledge questions never count).",
+        guard="method",
+    )

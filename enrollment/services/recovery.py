@@ -158,8 +158,6 @@ def enrollment_email_resend(*, actor: Staff, ticket: Ticket, reason: str) -> Enr
             f"{'New enrollment link' if renewed else 'Enrollment email'} sent; enroll by "
             f"{link.enroll_by:%Y-%m-%d %H:%M} UTC."
         )
-        # The enrollment email itself is the message to the address of record.
-        ctx.notify = False
         return link
 
     return guarded_run(
@@ -194,7 +192,6 @@ def activation_resend(
             ) from None
         ctx.target["activation_expires_at"] = link.expires_at.isoformat()
         ctx.message = f"Activation sent, valid until {link.expires_at:%Y-%m-%d %H:%M} UTC."
-        ctx.notify = False  # the activation email is itself the message to the address of record
         return link
 
     return guarded_run(

@@ -201,3 +201,15 @@ def test_a_read_only_auditor_cannot_start_a_verification(desk):
         )
 
     assert desk.events(IDENTITY)[-1]["result"] == "refused"
+
+
+def test_knowledge_questions_are_not_a_method(desk):
+    from enrollment.services import identity_verify
+
+    with pytest.raises(IdentityRefused) as refused:
+        identity_verify(actor=desk.technician, ticket=desk.ticket, method="knowledge")
+
+    assert str(refused.value) == (
+        "'knowledge' is not a way to verify a caller (knowledge questions never count)."
+    )
+    assert identity_current(desk.ticket) is None

@@ -234,3 +234,17 @@ def test_mark_device_lost_disables_its_authenticators(desk, django_capture_on_co
         device_mark_lost(
             actor=desk.technician, ticket=desk.ticket, reason="Again", device_id=desk.phone.pk
         )
+
+
+def test_every_completed_action_notifies_the_end_user(desk, django_capture_on_commit_callbacks):
+    pending = AuthenticatorFactory(end_user=desk.end_user, status="pending_activation")
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment_email_resend(actor=desk.technician, ticket=desk.ticket, reason=REASON)
+        activation_resend(
+            actor=desk.technician, ticket=desk.ticket, reason=REASON, authenticator_id=pending.pk
+        )
+
+    assert [body.split("\n")[2] for body in notices(desk)] == [
+        f"The IT helpdesk sent your enrollment email again (ticket #{desk.ticket.pk}).",
+        f"The IT helpdesk sent a new activation link (ticket #{desk.ticket.pk}).",
+    ]

@@ -302,3 +302,48 @@ def test_approval_queue_query_count_does_not_grow_with_rows(desk, client_for, ro
 
     assert response.content.decode().count("Reason ") == rows
     assert len(queries) == 8
+
+
+def test_reset_all_second_approver_over_http(desk, client_for):
+    verify_caller(desk)
+
+    response = client_for(desk.technician).post(
+        action_url(desk, "authenticators_reset_all"), {"reason": "Every factor compromised"}
+    )
+
+    assert (
+        "A supervisor must approve this first (resetting every authenticator)"
+        in response.content.decode()
+    )
+    assert guard_map(desk.last_event().payload)["second_approver"] is False
+    desk.push.refresh_from_db()
+    assert desk.push.status == "active"
+
+
+def test_rate_limit_per_end_user_over_http(desk, client_for, settings):
+    settings.RECOVERY_RATE_LIMIT_PER_END_USER = 1
+    verify_caller(desk)
+    issue(client_for(desk.technician), desk)
+
+    response = issue(client_for(desk.colleague), desk)
+
+    assert "Rate limit reached: 1 recovery actions for dana.lee" in response.content.decode()
+    assert guard_map(desk.last_event().payload)["rate_limit_end_user"] is False
+
+
+def test_closed_ticket_over_http(desk, client_for):
+    from helpdesk.services.tickets import ticket_resolve
+
+    verify_caller(desk)
+    ticket_resolve(
+        actor=desk.technician,
+        ticket=desk.ticket,
+        outcome="working_as_designed",
+        root_causes=[],
+        expected_version=None,
+    )
+
+    response = issue(client_for(desk.technician), desk)
+
+    assert f"Ticket #{desk.ticket.pk} is resolved; reopen it first." in response.content.decode()
+    assert BypassCode.objects.count() == 0
