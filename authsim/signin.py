@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.db.models import F
 
@@ -51,8 +50,9 @@ from authsim.models import (
 from authsim.vocab import APP_PLATFORMS, version_below
 from enrollment import clock
 from enrollment.mfa import UnknownObject
-from enrollment.models import Authenticator, BypassCode, Device, EndUser
+from enrollment.models import Authenticator, Device, EndUser
 from enrollment.policy import EffectivePolicy, effective_policy
+from enrollment.services.bypass import bypass_code_redeem
 
 AUTO = "auto"
 CODE_CHANNELS = ("sms", "voice", "email")
@@ -211,23 +211,9 @@ def _gate(ctx: Context, *, passcode: str | None) -> Decision | None:
             f"A sign-in session is still valid until {sim.session_valid_until:%Y-%m-%d %H:%M}; "
             "no prompt was shown.",
         )
-    if passcode:
-        code = _usable_bypass_code(user, passcode, now)
-        if code is not None:
-            code.used_at = now
-            code.save(update_fields=["used_at"])
-            return Decision("success", "bypass_user", "A bypass code was used.", factor="bypass")
-    return None
-
-
-def _usable_bypass_code(user: EndUser, passcode: str, now: datetime) -> BypassCode | None:
-    # Salted hashes cannot be looked up, so each usable code of the user is checked.
-    candidates = BypassCode.objects.filter(
-        end_user=user, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    )
-    for code in candidates:
-        if check_password(passcode.strip(), code.code_hash):
-            return code
+    # The directory holds bypass codes (hashed); redeeming one is its single-use rule.
+    if passcode and bypass_code_redeem(end_user_id=user.pk, code=passcode):
+        return Decision("success", "bypass_user", "A bypass code was used.", factor="bypass")
     return None
 
 
