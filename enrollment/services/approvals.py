@@ -107,11 +107,17 @@ def approval_request_create(
         capability = Capability.RECOVERY_ACTIONS
     else:
         kind, action, capability = ApprovalKind.IDENTITY, "", Capability.WORK_TICKETS
-    guards = identity_guards(actor, ticket, VerificationMethod.SUPERVISOR, capability)
+    draft = ApprovalRequest(ticket=ticket, kind=kind, action=action)
+
+    def refuse(results: tuple[GuardResult, ...], detail: str) -> None:
+        _record(draft, actor, "refused", detail=detail, reason=reason, guards=results)
+
+    guards = identity_guards(
+        actor, ticket, VerificationMethod.SUPERVISOR, capability, on_refusal=refuse
+    )
     if not reason:
         detail = "Say why you need a supervisor's approval."
         with transaction.atomic():
-            draft = ApprovalRequest(ticket=ticket, kind=kind, action=action)
             _record(
                 draft,
                 actor,

@@ -16,6 +16,8 @@ can be told or can look up proves nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -82,10 +84,15 @@ def _record(
 
 
 def identity_guards(
-    actor: Staff, ticket: Ticket, method: str, capability: Capability = Capability.WORK_TICKETS
+    actor: Staff,
+    ticket: Ticket,
+    method: str,
+    capability: Capability = Capability.WORK_TICKETS,
+    on_refusal: Callable[[tuple[GuardResult, ...], str], None] | None = None,
 ) -> tuple[GuardResult, ...]:
     """Capability, unit, open ticket and not-self for starting a verification. Raises
-    PermissionDenied / Http404 / IdentityRefused after recording the refusal."""
+    PermissionDenied / Http404 / IdentityRefused after recording the refusal (as an identity
+    event, or through `on_refusal(results, message)` when given)."""
     results = check_access(actor, ticket, capability)
     end_user = ticket.end_user
     is_open = ticket.status in OPEN_STATUSES
@@ -100,14 +107,17 @@ def identity_guards(
     failed = [r for r in results if not r.passed]
     if failed:
         with transaction.atomic():
-            _record(
-                ticket,
-                actor,
-                method=method,
-                result="refused",
-                detail=failed[0].detail,
-                guards=results,
-            )
+            if on_refusal is not None:
+                on_refusal(results, failed[0].detail)
+            else:
+                _record(
+                    ticket,
+                    actor,
+                    method=method,
+                    result="refused",
+                    detail=failed[0].detail,
+                    guards=results,
+                )
         if failed[0].name == "capability":
             raise PermissionDenied(failed[0].detail)
         if failed[0].name == "administrative_unit":

@@ -432,3 +432,22 @@ def test_every_guard_result_is_recorded_on_success(desk):
         "rate_limit_technician": True,
         "rate_limit_end_user": True,
     }
+
+
+def test_second_approval_request_on_own_account_is_refused_as_a_recovery_event(desk):
+    desk.technician.email = desk.end_user.email
+    desk.technician.save(update_fields=["email"])
+
+    with pytest.raises(RecoveryRefused) as refused:
+        approval_request_create(
+            actor=desk.technician,
+            ticket=desk.ticket,
+            kind=ApprovalKind.ACTION,
+            action="bypass_code_issue",
+            reason="For myself",
+        )
+
+    assert refused.value.guard == "not_self"
+    payload = desk.last_event().payload
+    assert (payload["action"], payload["outcome"]) == ("bypass_code_issue", "approval_refused")
+    assert ApprovalRequest.objects.count() == 0
