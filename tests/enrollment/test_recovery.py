@@ -248,3 +248,29 @@ def test_every_completed_action_notifies_the_end_user(desk, django_capture_on_co
         f"The IT helpdesk sent your enrollment email again (ticket #{desk.ticket.pk}).",
         f"The IT helpdesk sent a new activation link (ticket #{desk.ticket.pk}).",
     ]
+
+
+def test_totp_resync_finds_a_phone_clock_running_late(desk):
+    from authsim import otp
+    from authsim.models import OtpSecret
+
+    phone = DeviceFactory(end_user=desk.end_user, name="Android", platform="android")
+    SimDevice.objects.create(device=phone, clock_offset_seconds=-120, automatic_time=False)
+    totp = AuthenticatorFactory(end_user=desk.end_user, device=phone, method="totp")
+    key = otp.new_secret()
+    OtpSecret.objects.create(authenticator=totp, secret=key, device_secret=key)
+    first = caller.peek_totp(phone, totp)
+    clock.advance(timedelta(seconds=30))
+    second = caller.peek_totp(phone, totp)
+
+    result = token_resync(
+        actor=desk.technician,
+        ticket=desk.ticket,
+        reason="Codes rejected",
+        authenticator_id=totp.pk,
+        first_code=first,
+        second_code=second,
+    )
+
+    assert (result.ok, result.offset_steps) == (True, -4)
+    assert OtpSecret.objects.get(authenticator=totp).drift_steps == -4
