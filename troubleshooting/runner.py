@@ -31,6 +31,7 @@ from troubleshooting.schema import (
     ActionNode,
     CheckNode,
     DecideNode,
+    EndNode,
     InstructNode,
     PlaybookDefinition,
     QuestionNode,
@@ -161,3 +162,34 @@ def run(
     if state.finished:
         return state
     raise SessionRunaway(f"no end after {max_steps} steps (at {state.node})")
+
+
+def handoff(
+    definition: PlaybookDefinition, state: engine.SessionState, steps: list[Step]
+) -> dict[str, Any]:
+    """The handoff packet of an ended session (for an escalation: what the next queue
+    reads first): queue and suggested next step, outcome and root causes, the path taken,
+    the caller's answers and the evidence each check gathered. Plain JSON values."""
+    end = definition.node(state.node)
+    if not (state.finished and isinstance(end, EndNode)):
+        raise engine.EngineError("the session has not ended")
+    answers: dict[str, Any] = {}
+    evidence: dict[str, Any] = {}
+    for step in steps:
+        node = definition.node(step.node)
+        if isinstance(node, QuestionNode):
+            answers[node.fact] = state.facts.get(node.fact)
+        if step.evidence:
+            evidence[step.node] = step.evidence
+    return {
+        "playbook": definition.id,
+        "outcome": end.outcome,
+        "queue": end.queue,
+        "next_step": end.next_step,
+        "root_causes": list(state.root_causes),
+        "path": [{"node": step.node, "title": step.title, "branch": step.branch} for step in steps],
+        "answers": answers,
+        "evidence": evidence,
+        "verified_sign_in": state.verified_sign_in,
+        "identity_verified": state.identity_verified,
+    }

@@ -80,3 +80,34 @@ def test_run_past_max_steps_raises():
 
     with pytest.raises(runner.SessionRunaway, match="no end after 3 steps"):
         runner.run(parse_playbook(clean_playbook()), driver, max_steps=3)
+
+
+def test_handoff_packet_of_an_escalation():
+    definition = parse_playbook(clean_playbook())
+    driver = ScriptedDriver(status="active", ask=True)
+
+    state = runner.run(definition, driver)
+    packet = runner.handoff(definition, state, driver.steps)
+
+    assert packet == {
+        "playbook": "mini",
+        "outcome": "escalated_tier2",
+        "queue": "tier2",
+        "next_step": "Look at the auth log.",
+        "root_causes": [],
+        "path": [
+            {"node": "status", "title": "Status", "branch": "active"},
+            {"node": "ask", "title": "Notifications allowed?", "branch": "true"},
+        ],
+        "answers": {"notifications_enabled": True},
+        "evidence": {"status": {"status": "active"}},
+        "verified_sign_in": False,
+        "identity_verified": False,
+    }
+
+
+def test_handoff_before_the_end_raises():
+    definition = parse_playbook(clean_playbook())
+
+    with pytest.raises(engine.EngineError):
+        runner.handoff(definition, engine.start(definition), [])
