@@ -347,3 +347,21 @@ def test_closed_ticket_over_http(desk, client_for):
 
     assert f"Ticket #{desk.ticket.pk} is resolved; reopen it first." in response.content.decode()
     assert BypassCode.objects.count() == 0
+
+
+@pytest.mark.parametrize("extra", [0, 3])
+def test_panel_query_count_does_not_grow_with_devices_and_authenticators(desk, client_for, extra):
+    from tests.factories import AuthenticatorFactory, DeviceFactory
+
+    for n in range(extra):
+        device = DeviceFactory(end_user=desk.end_user, name=f"Tablet {n}")
+        AuthenticatorFactory(end_user=desk.end_user, device=device, method="totp")
+        AuthenticatorFactory(end_user=desk.end_user, device=None, status="pending_activation")
+    client = client_for(desk.technician)
+    client.get(panel_url(desk))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(panel_url(desk))
+
+    assert response.content.decode().count('<option value="') >= 1 + extra
+    assert len(queries) == 17
