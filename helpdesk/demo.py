@@ -35,7 +35,7 @@ DEMO_STAFF = [
 ]
 
 DEMO_UNITS = {
-    "Field offices": ["Field Sales", "Warehouse"],
+    "Field offices": ["Field Service", "Warehouse"],
     "Headquarters": ["Finance", "Engineering", "IT Admins"],
 }
 

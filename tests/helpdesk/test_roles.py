@@ -151,10 +151,20 @@ def test_owner_can_appoint_an_administrator(db):
 
 
 def test_seed_demo_creates_one_login_per_role_and_can_run_twice(db, capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+    from enrollment.models import EndUser
+
+    call_command("seed_demo", "--users", "12")
+    call_command("seed_demo", "--users", "12")
 
     out = capsys.readouterr().out
+    assert EndUser.objects.count() == 12
+    assert "Demo world ready: 12 end users." in out
+    # Every unit's groups exist in the seeded directory and hold some of its users.
+    field_offices = AdministrativeUnit.objects.get(name="Field offices")
+    assert sorted(field_offices.groups.values_list("name", flat=True)) == [
+        "Field Service",
+        "Warehouse",
+    ]
     assert {s.role for s in Staff.objects.all()} == set(Role.values)
     assert Staff.objects.count() == len(DEMO_STAFF)
     assert f"password for all: {DEMO_PASSWORD}" in out

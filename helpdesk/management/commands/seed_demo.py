@@ -1,16 +1,29 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from authsim.demo import seed_world
 from helpdesk.demo import DEMO_PASSWORD, seed_staff
 from helpdesk.roles import Role
 
 
 class Command(BaseCommand):
-    help = "Build the demo world: staff of every role (logins printed) and administrative units."
+    help = (
+        "Build the demo world: end users with a realistic spread of MFA faults (through the "
+        "simulator), staff of every role (logins printed) and administrative units. "
+        "Idempotent and deterministic."
+    )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--users", type=int, default=300, help="end users to create")
+        parser.add_argument("--seed", type=int, default=7, help="random seed for the world")
+
+    def handle(self, *args, users: int, seed: int, **options) -> None:
+        if users < 1:
+            self.stderr.write("--users must be at least 1")
+            raise SystemExit(2)
+        end_users = seed_world(stdout=self.stdout, users=users, seed=seed)
         people = seed_staff()
-        self.stdout.write(self.style.SUCCESS("Demo world ready."))
+        self.stdout.write(self.style.SUCCESS(f"Demo world ready: {len(end_users)} end users."))
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for person in people:
