@@ -9,6 +9,7 @@ Each finding names the file, the node and the problem. Rules, in the order they 
 - unknown-target every target (outcome, option, condition, otherwise, on_error, done,
                  not_done, on_exhausted) names a node;
 - unknown-check / unknown-question-fact / unknown-action / unknown-playbook: registries;
+- subflow-cycle  playbooks linted together never call each other in a circle;
 - guards-weakened an action node restates fewer guards than the action declares;
 - unmapped-outcome / unknown-outcome: a check's declared outcomes plus error and timeout, an
                  action's outcomes, a verify's outcomes — each mapped, nothing else;
@@ -131,7 +132,35 @@ def lint_paths(
             report.definitions[definition.id] = definition
             report.files[definition.id] = file
         report.findings += lint_definition(definition, file=file, known_playbooks=known)
+    report.findings += _subflow_cycles(report)
     return report
+
+
+def _subflow_cycles(report: LintReport) -> list[Finding]:
+    """A playbook may not reach itself through subflows: the session would never end."""
+    calls = {
+        playbook_id: sorted(
+            {node.playbook for node in definition.nodes if isinstance(node, SubflowNode)}
+        )
+        for playbook_id, definition in report.definitions.items()
+    }
+    findings = []
+    for component in _cycles(list(calls), lambda playbook_id: calls.get(playbook_id, [])):
+        first = component[0]
+        node = next(
+            n.id
+            for n in report.definitions[first].nodes
+            if isinstance(n, SubflowNode) and n.playbook in component
+        )
+        findings.append(
+            Finding(
+                report.files[first],
+                node,
+                "subflow-cycle",
+                f"playbooks {', '.join(component)} call each other through subflows",
+            )
+        )
+    return findings
 
 
 def _shipped_ids() -> set[str]:

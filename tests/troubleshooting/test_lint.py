@@ -396,3 +396,30 @@ def _yaml(data: dict) -> str:
 
     parse_playbook(data) if "otherwise" in node(data, "pick") else None
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_lint_paths_subflows_calling_each_other(tmp_path):
+    first = clean_playbook()
+    node(first, "ask")["options"][0]["next"] = "sub"
+    first["nodes"].append(
+        {"id": "sub", "kind": "subflow", "title": "Sub", "playbook": "other", "otherwise": "esc"}
+    )
+    second = clean_playbook()
+    second["id"] = "other"
+    node(second, "ask")["options"][0]["next"] = "back"
+    second["nodes"].append(
+        {"id": "back", "kind": "subflow", "title": "Back", "playbook": "mini", "otherwise": "esc"}
+    )
+    (tmp_path / "mini.yaml").write_text(_yaml(first), encoding="utf-8")
+    (tmp_path / "other.yaml").write_text(_yaml(second), encoding="utf-8")
+
+    report = lint_paths([tmp_path])
+
+    assert [(f.file, f.node, f.code, f.message) for f in report.findings] == [
+        (
+            str(tmp_path / "mini.yaml"),
+            "sub",
+            "subflow-cycle",
+            "playbooks mini, other call each other through subflows",
+        )
+    ]
