@@ -69,11 +69,7 @@ class Page:
     next_after: int | None
 
 
-# A text search first collects up to this many matches from the GIN index, unordered.
-SEARCH_PROBE = 1000
-
-
-def _search(qs: QuerySet, text: str) -> QuerySet:
+def _search(qs: QuerySet, text: str, probe_size: int = 1000) -> QuerySet:
     match = _NUMBER.match(text)
     if match:
         return qs.filter(pk=int(match.group(1)))
@@ -88,16 +84,18 @@ def _search(qs: QuerySet, text: str) -> QuerySet:
     )
     # Newest-first with LIMIT tempts PostgreSQL to walk the primary key backwards, testing
     # each row: instant for a common word, seconds at a million tickets for a rare one (a
-    # username). So probe the index first: a rare term's matches (at most SEARCH_PROBE) are
+    # username). So probe the index first: a rare term's matches (at most probe_size) are
     # fetched by id and sorted, a common term keeps the backward walk, which meets its
     # matches within a few thousand rows. Two queries, whatever the table size.
-    probe = list(matching.order_by().values_list("pk", flat=True)[: SEARCH_PROBE + 1])
-    if len(probe) <= SEARCH_PROBE:
+    probe = list(matching.order_by().values_list("pk", flat=True)[: probe_size + 1])
+    if len(probe) <= probe_size:
         return qs.filter(pk__in=probe)
     return matching
 
 
-def ticket_list_visible_to(viewer: Staff, query: QueueQuery, *, page_size: int = 25) -> Page:
+def ticket_list_visible_to(
+    viewer: Staff, query: QueueQuery, *, page_size: int = 25, search_probe: int = 1000
+) -> Page:
     """One page of a queue, newest first. ``mine`` = assigned to the viewer, ``unassigned``,
     ``open`` = every open ticket, ``all`` = any status. Without a status filter the first
     three show open tickets only (and use the partial indexes built for that)."""
@@ -115,7 +113,7 @@ def ticket_list_visible_to(viewer: Staff, query: QueueQuery, *, page_size: int =
     if query.priority:
         qs = qs.filter(priority=query.priority)
     if query.q:
-        qs = _search(qs, query.q)
+        qs = _search(qs, query.q, search_probe)
     if query.after is not None:
         qs = qs.filter(pk__lt=query.after)
     qs = _in_scope(qs, viewer).order_by("-pk")

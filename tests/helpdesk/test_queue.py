@@ -59,6 +59,15 @@ def test_search_by_user_and_subject(technician, end_user, text):
     assert numbers(ticket_list_visible_to(technician, QueueQuery(q=text))) == [hit.pk]
 
 
+@pytest.mark.parametrize("probe", [1000, 1])
+def test_search_finds_the_same_whether_a_term_is_rare_or_common(technician, end_user, probe):
+    # probe=1 takes the common-term path on PostgreSQL (more matches than the probe holds).
+    hits = [open_ticket(technician, end_user, subject=f"Prompt missing {i}") for i in range(3)]
+    open_ticket(technician, end_user, subject="Lost phone")
+    page = ticket_list_visible_to(technician, QueueQuery(q="missing"), search_probe=probe)
+    assert numbers(page) == [t.pk for t in reversed(hits)]
+
+
 def test_search_by_number(technician, end_user):
     first = open_ticket(technician, end_user)
     open_ticket(technician, end_user)
