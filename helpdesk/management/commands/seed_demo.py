@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from authsim.demo import seed_world
 from helpdesk.demo import DEMO_PASSWORD, seed_staff
@@ -21,8 +22,10 @@ class Command(BaseCommand):
         if users < 1:
             self.stderr.write("--users must be at least 1")
             raise SystemExit(2)
-        end_users = seed_world(stdout=self.stdout, users=users, seed=seed)
-        people = seed_staff()
+        # One transaction: all or nothing, and one disk sync instead of thousands on SQLite.
+        with transaction.atomic():
+            end_users = seed_world(stdout=self.stdout, users=users, seed=seed)
+            people = seed_staff()
         self.stdout.write(self.style.SUCCESS(f"Demo world ready: {len(end_users)} end users."))
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
