@@ -80,7 +80,7 @@ ACTIONS: dict[str, ActionSpec] = {
     for spec in (
         ActionSpec(
             "verify_identity",
-            "enrollment.services.identity_push_send",
+            "enrollment.services.identity_verify",
             guards=("capability:work_tickets", "not_self"),
             outcomes=("verified", "not_verified", "error", "timeout"),
             remediation=False,
@@ -88,8 +88,7 @@ ACTIONS: dict[str, ActionSpec] = {
             facts=("identity_verified_by",),
             also=(
                 "enrollment.services.identity_push_refresh",
-                "enrollment.services.identity_callback_attest",
-                "enrollment.services.approval_request_create",
+                "enrollment.services.approval_decide",
             ),
             description=(
                 "Verify the caller: a push to an already-active device, a callback to the "
