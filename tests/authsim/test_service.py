@@ -546,3 +546,77 @@ def test_delivery_task_is_idempotent(service, run):
     deliver_message(delivery_id=delivery.pk)
     assert Delivery.objects.filter(end_user=user).count() == 1
     assert len(caller.inbox(user)) == 1
+
+
+# --- Knobs beyond the root-cause files: what the service reports, and what fixes it --------
+
+
+def test_app_not_installed_push_fails_until_the_app_is_reinstalled(service, run):
+    user = world(devices=[{"key": "phone", "app_installed": False}])
+    assert service.device_report(end_user_id=user.pk)[0].push_capable is False
+    attempt = run(service.sign_in, end_user_id=user.pk, factor="push")
+    clock.advance(timedelta(seconds=300))
+    assert service.attempt(attempt_id=attempt.id).reason == "no_response"
+    assert service.delivery_log(end_user_id=user.pk)[0].status == "failed"
+    caller.perform("reinstall_app", end_user_id=user.pk)
+    assert service.device_report(end_user_id=user.pk)[0].push_capable is True
+    again = run(service.sign_in, end_user_id=user.pk, factor="push")
+    caller.perform("approve_push", end_user_id=user.pk)
+    assert service.attempt(attempt_id=again.id).reason == "user_approved"
+
+
+@pytest.mark.parametrize(
+    ("method", "user_spec", "providers", "provider_fix", "user_fix"),
+    [
+        (
+            "voice",
+            {"phone": "+14155550188"},
+            {"voice": {"healthy": False}},
+            {"voice_healthy": True},
+            {},
+        ),
+        ("email", {}, {"email": {"healthy": False}}, {"email_healthy": True}, {}),
+        ("email", {"email": None}, {}, {}, {"email": "back@example.com"}),
+        ("voice", {"mobile": None, "phone": None}, {}, {}, {"phone": "+14155550189"}),
+    ],
+)
+def test_channel_faults_fail_delivery_until_fixed(
+    method, user_spec, providers, provider_fix, user_fix, service, run
+):
+    from authsim.models import ProviderState
+
+    user = world(
+        user=user_spec, devices=[], authenticators=[{"method": method}], providers=providers
+    )
+    attempt = run(service.sign_in, end_user_id=user.pk, factor=method)
+    final = service.attempt(attempt_id=attempt.id)
+    assert (final.result, final.reason) == ("error", "delivery_failed")
+    ProviderState.objects.filter(pk=1).update(**provider_fix)
+    EndUser.objects.filter(pk=user.pk).update(**user_fix)
+    run(service.sign_in, end_user_id=user.pk, factor=method)
+    [message] = caller.inbox(user, channels=(method,))
+    ok = service.sign_in(end_user_id=user.pk, factor=method, passcode=message.code)
+    assert (ok.result, ok.reason) == ("success", "valid_passcode")
+
+
+def test_auto_picks_the_policys_default_method(service, run):
+    user = world(
+        devices=[{"key": "phone"}],
+        authenticators=[{"method": "push", "device": "phone"}, {"method": "sms"}],
+        policies=[{"scope": "global", "default_method": "sms"}],
+    )
+    attempt = run(service.sign_in, end_user_id=user.pk)
+    assert (attempt.status, attempt.factor) == ("pending", "sms")
+
+
+def test_group_policy_overrides_the_application_policy(service):
+    user = world(
+        user={"groups": ["Contractors"]},
+        application="CRM",
+        policies=[
+            {"scope": "application:CRM", "allowed_methods": ["push"]},
+            {"scope": "group:Contractors", "allowed_methods": ["sms"]},
+        ],
+    )
+    attempt = service.sign_in(end_user_id=user.pk, application="CRM", factor="push")
+    assert (attempt.result, attempt.reason) == ("denied", "factor_restricted")
