@@ -89,3 +89,17 @@ def event_summary(kind: str, payload: dict) -> str:
 @register.filter(name="event_summary")
 def event_summary_filter(event) -> str:
     return event_summary(event.kind, event.payload)
+
+
+@register.filter
+def policy_value(value) -> str:
+    """A policy setting as people read it: lists joined, minimum versions spelled out."""
+    if value is None:
+        return "no limit"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} ≥ {version}" for key, version in sorted(value.items())) or "none"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)

@@ -39,7 +39,11 @@ def test_page_shows_the_mfa_picture_and_timeline(client_for, technician, end_use
     assert "Caller on the line." in html
     assert "Opened: Missing prompt by Phone, normal priority" in html
     # The effective policy says where each setting came from.
-    assert '<td>mfa_enabled</td><td>True</td><td class="why">default</td>' in html
+    assert '<td>mfa_enabled</td><td>yes</td><td class="why">default</td>' in html
+    assert (
+        "<td>allowed_methods</td><td>push, totp, sms, voice, email, hotp_token, webauthn, backup_codes</td>"
+        in html
+    )
 
 
 def test_plain_post_redirects_and_records_the_change(client_for, technician, ticket):
