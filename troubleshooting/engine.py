@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from troubleshooting import cel
+from troubleshooting.actions import ACTIONS
 from troubleshooting.schema import (
     ActionNode,
     CheckNode,
@@ -207,7 +208,7 @@ def target_of(node: Any, branch: str) -> str:
 
 def facts_set_by(node: Any) -> frozenset[str]:
     """The fact names passing through `node` may set (for the linter's data flow)."""
-    from troubleshooting.actions import ACTIONS
+    # The check registry imports the directory's models; the rest of the engine does not.
     from troubleshooting.checks import registry
 
     if isinstance(node, CheckNode):
@@ -225,8 +226,6 @@ def facts_set_by(node: Any) -> frozenset[str]:
 def is_remediation(node: Any) -> bool:
     """A node that fixes something: an instruct or action with `fixes`, or an action the
     registry declares a remediation."""
-    from troubleshooting.actions import ACTIONS
-
     if isinstance(node, InstructNode):
         return bool(node.fixes)
     if isinstance(node, ActionNode):
@@ -242,8 +241,6 @@ def remediation_branch(node: Any) -> str:
 
 def identity_branch(node: Any) -> str | None:
     """The branch that establishes the caller's identity, when `node` can."""
-    from troubleshooting.actions import ACTIONS
-
     if isinstance(node, ActionNode):
         spec = ACTIONS.get(node.action)
         return spec.verifies_identity_via if spec else None
@@ -251,8 +248,6 @@ def identity_branch(node: Any) -> str | None:
 
 
 def requires_identity(node: Any) -> bool:
-    from troubleshooting.actions import ACTIONS
-
     if isinstance(node, ActionNode):
         spec = ACTIONS.get(node.action)
         return bool(spec and spec.requires_identity)
