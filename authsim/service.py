@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pyotp
 from django.db import transaction
 
 from authsim import delivery, otp, signin
@@ -23,7 +24,6 @@ from authsim.models import (
     ProviderState,
     Push,
     PushStatus,
-    SimDevice,
     SimUser,
 )
 from enrollment import clock, mfa
@@ -377,10 +377,5 @@ def provision_secret(authenticator: Authenticator) -> OtpSecret | None:
 
 def activation_payload(authenticator: Authenticator, secret: OtpSecret) -> str:
     """The otpauth:// URI the QR code carries, shown on the device simulator only."""
-    import pyotp
-
     label = authenticator.end_user.username
     return pyotp.TOTP(secret.secret).provisioning_uri(name=label, issuer_name="MFA Helpdesk Sim")
-
-
-__all__ = ["AuthSimService", "SimDevice", "activation_payload", "provision_secret"]

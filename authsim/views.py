@@ -56,8 +56,9 @@ def _screen_context(request: HttpRequest, device: Device) -> dict:
 def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     device = _device_or_404(device_id)
     context = _screen_context(request, device)
-    if _wants_partial(request) and request.htmx.target == "push-panel":
-        return render(request, "authsim/device_detail.html#push-panel", context)
+    # The live parts of the screen refresh themselves: the push panel and the app's code.
+    if _wants_partial(request) and request.htmx.target in ("push-panel", "totp-code"):
+        return render(request, f"authsim/device_detail.html#{request.htmx.target}", context)
     return render(request, "authsim/device_detail.html", context)
 
 

@@ -114,6 +114,15 @@ def test_device_page_shows_the_code_by_the_devices_own_clock(client):
     assert "manual time (240 s off)" in html
 
 
+def test_code_panel_refreshes_itself(client):
+    user = world(authenticators=[{"method": "totp", "device": "phone"}])
+    device = user.devices.get()
+    response = client.get(_detail(device), **HTMX, HTTP_HX_TARGET="totp-code")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="totp-code"')
+    assert f'<output class="sim-code-value">{caller.peek_totp(device)}</output>' in html
+
+
 def test_enrollment_screen_shows_a_qr_code_and_the_manual_key(client):
     user = world(
         user={"status": "pending_enrollment"},
