@@ -162,6 +162,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "escalate-overdue-tickets": {"task": "helpdesk.tasks.escalate_overdue_tickets", "schedule": 60},
     # Nightly: walk every audit chain and record the result for the audit review page.
     "verify-audit-chains": {"task": "helpdesk.tasks.verify_audit_chains", "schedule": 86400},
+    # Every minute: take end users whose bypass codes have all expired out of bypass status.
+    "expire-bypass-codes": {"task": "enrollment.tasks.expire_bypass_codes", "schedule": 60},
 }
 
 # --- Authentication and staff MFA -------------------------------------------------------------
@@ -264,6 +266,26 @@ USE_TZ = True
 # Dotted path of the class implementing enrollment.mfa.MFAService. The simulator is the
 # default; a vendor adapter would be swapped in here without touching the wizard.
 MFA_SERVICE = env_str("MFA_SERVICE", "authsim.service.AuthSimService")
+
+# --- Enrollment links and recovery guardrails ------------------------------------------------
+
+ENROLLMENT_LINK_DAYS = env_int("ENROLLMENT_LINK_DAYS", 30, minimum=1)
+ACTIVATION_LINK_HOURS = env_int("ACTIVATION_LINK_HOURS", 24, minimum=1)
+# How long a verified caller identity lets recovery actions proceed on that ticket.
+IDENTITY_VERIFICATION_MINUTES = env_int("IDENTITY_VERIFICATION_MINUTES", 15, minimum=1)
+# How long a supervisor's approval of one sensitive action stays usable.
+RECOVERY_APPROVAL_MINUTES = env_int("RECOVERY_APPROVAL_MINUTES", 30, minimum=1)
+# Bypass codes: never fewer than 9 digits; single use; lifetime default and cap; how many
+# one issue may create and how many one end user may hold at once.
+BYPASS_CODE_DIGITS = env_int("BYPASS_CODE_DIGITS", 10, minimum=9)
+BYPASS_CODE_MINUTES = env_int("BYPASS_CODE_MINUTES", 60, minimum=1)
+BYPASS_CODE_MAX_MINUTES = env_int("BYPASS_CODE_MAX_MINUTES", 240, minimum=1)
+BYPASS_CODES_PER_ISSUE_MAX = env_int("BYPASS_CODES_PER_ISSUE_MAX", 3, minimum=1)
+BYPASS_CODES_ACTIVE_MAX = env_int("BYPASS_CODES_ACTIVE_MAX", 5, minimum=1)
+# Recovery actions allowed per technician and per end user within the window.
+RECOVERY_RATE_WINDOW_MINUTES = env_int("RECOVERY_RATE_WINDOW_MINUTES", 60, minimum=1)
+RECOVERY_RATE_LIMIT_PER_TECHNICIAN = env_int("RECOVERY_RATE_LIMIT_PER_TECHNICIAN", 30, minimum=1)
+RECOVERY_RATE_LIMIT_PER_END_USER = env_int("RECOVERY_RATE_LIMIT_PER_END_USER", 6, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -159,3 +159,14 @@ def test_health_check_reports_the_database(db):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    source = (ROOT / "helpdesk" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', source))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+
+    assert read - documented == set()
+    assert documented - read == set()
