@@ -513,6 +513,21 @@ def peek_totp(
     return otp.totp_at(secret.device_secret, device_time(device, sim))
 
 
+def backup_code(end_user: EndUser) -> str | None:
+    """The next unused code on the end user's printed list of backup codes."""
+    secret = OtpSecret.objects.filter(
+        authenticator__end_user=end_user,
+        authenticator__method="backup_codes",
+        authenticator__status="active",
+    ).first()
+    if secret is None:
+        return None
+    for index, code in enumerate(otp.backup_codes(secret.secret)):
+        if not secret.counter & (1 << index):
+            return code
+    return None
+
+
 def inbox(end_user: EndUser, *, folder: str = Folder.INBOX, channels=("sms", "voice", "email")):
     """Messages that have reached the end user (phone messages, calls, emails)."""
     now = clock.now()
@@ -559,14 +574,18 @@ def sign_in_as_end_user(
         .first()
         or 0
     )
-    if factor in ("totp", "hotp_token"):
-        authenticator = end_user.authenticators.filter(method=factor, status="active").first()
-        device = authenticator.device if authenticator else None
-        code = current_code(device, authenticator) if device else None
+
+    def type_code(code: str, method: str) -> SignInAttempt:
         _wait(response_delay)
         return service.sign_in(
-            end_user_id=end_user_id, application=application, factor=factor, passcode=code or ""
+            end_user_id=end_user_id, application=application, factor=method, passcode=code
         )
+
+    # Codes the end user can read straight away are typed with the sign-in; with nothing to
+    # type (no key on the phone, the printed list used up) they wait like everyone else.
+    code = _readable_code(end_user, factor)
+    if code:
+        return type_code(code, factor)
     attempt = service.sign_in(end_user_id=end_user_id, application=application, factor=factor)
     for _ in range(10_000):
         delivery.run_due(end_user_id=end_user_id)
@@ -582,25 +601,24 @@ def sign_in_as_end_user(
         elif attempt.factor in ("sms", "voice", "email"):
             code = _code_for(end_user, attempt.id, attempt.factor)
             if code:
-                _wait(response_delay)
-                return service.sign_in(
-                    end_user_id=end_user_id,
-                    application=application,
-                    factor=attempt.factor,
-                    passcode=code,
-                )
-        elif attempt.factor in ("totp", "hotp_token") and attempt.device_id:
-            device = Device.objects.get(pk=attempt.device_id)
-            code = current_code(device)
-            _wait(response_delay)
-            return service.sign_in(
-                end_user_id=end_user_id,
-                application=application,
-                factor=attempt.factor,
-                passcode=code or "",
-            )
+                return type_code(code, attempt.factor)
+        else:
+            code = _readable_code(end_user, attempt.factor)
+            if code:
+                return type_code(code, attempt.factor)
         _wait(step_seconds)
     return attempt
+
+
+def _readable_code(end_user: EndUser, factor: str) -> str | None:
+    """A code the end user can read off their own things without waiting for a message."""
+    if factor == "backup_codes":
+        return backup_code(end_user)
+    if factor in ("totp", "hotp_token"):
+        authenticator = end_user.authenticators.filter(method=factor, status="active").first()
+        if authenticator is not None and authenticator.device is not None:
+            return current_code(authenticator.device, authenticator)
+    return None
 
 
 def _wait(seconds: int) -> None:

@@ -132,3 +132,23 @@ def token_seed(serial: str) -> str:
     never match, exactly as with a real seed file."""
     digest = hmac.new(b"authsim-token-seed", serial.strip().encode(), hashlib.sha1).digest()
     return base64.b32encode(digest).decode()
+
+
+BACKUP_CODE_COUNT = 10
+
+
+def backup_codes(secret: str) -> list[str]:
+    """The printed list of backup codes that goes with `secret` (8 digits each)."""
+    hotp = pyotp.HOTP(secret, digits=8)
+    return [hotp.at(index) for index in range(BACKUP_CODE_COUNT)]
+
+
+def backup_match(secret: str, code: str, used_mask: int) -> int | None:
+    """The index of the unused backup code equal to `code`, or None. Every code is compared
+    (constant time per code), so timing does not tell which one matched."""
+    found = None
+    code = (code or "").strip().replace(" ", "").replace("-", "")
+    for index, candidate in enumerate(backup_codes(secret)):
+        if hmac.compare_digest(candidate, code) and not used_mask & (1 << index) and found is None:
+            found = index
+    return found

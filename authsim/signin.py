@@ -56,7 +56,7 @@ from enrollment.services.bypass import bypass_code_redeem
 
 AUTO = "auto"
 CODE_CHANNELS = ("sms", "voice", "email")
-PASSCODE_METHODS = ("totp", "hotp_token", "sms", "voice", "email")
+PASSCODE_METHODS = ("totp", "hotp_token", "sms", "voice", "email", "backup_codes")
 # Methods whose prompt or code comes from the authenticator app, so device minimums apply.
 APP_METHODS = ("push", "totp")
 # When "auto" has a choice and the default method is unavailable: the strongest first.
@@ -414,6 +414,16 @@ def match_passcode(
                 otp.totp_match(secret.secret, code, now, offset_steps=secret.drift_steps)
                 is not None
             ):
+                return authenticator
+        elif method == "backup_codes":
+            # `counter` is the set of used codes, one bit per code on the printed list.
+            secret = OtpSecret.objects.filter(authenticator=authenticator).first()
+            index = otp.backup_match(secret.secret, code, secret.counter) if secret else None
+            if index is not None:
+                secret.counter |= 1 << index
+                secret.save(update_fields=["counter"])
+                left = otp.BACKUP_CODE_COUNT - secret.counter.bit_count()
+                Authenticator.objects.filter(pk=authenticator.pk).update(remaining_codes=left)
                 return authenticator
         elif method == "hotp_token":
             secret, _ = OtpSecret.objects.get_or_create(authenticator=authenticator)

@@ -265,6 +265,15 @@ def _authenticator(user, spec, devices, scenario: Scenario, now) -> Authenticato
         )
     elif spec.method == "hotp_token":
         OtpSecret.objects.create(authenticator=authenticator, secret="", counter=0)
+    elif spec.method == "backup_codes":
+        # The first codes of the printed list are the ones already used.
+        left = otp.BACKUP_CODE_COUNT if spec.remaining_codes is None else spec.remaining_codes
+        used = otp.BACKUP_CODE_COUNT - min(left, otp.BACKUP_CODE_COUNT)
+        OtpSecret.objects.create(
+            authenticator=authenticator, secret=otp.new_secret(), counter=(1 << used) - 1
+        )
+        authenticator.remaining_codes = otp.BACKUP_CODE_COUNT - used
+        authenticator.save(update_fields=["remaining_codes"])
     if spec.status == "pending_activation":
         hours = scenario.enrollment.activation_expires_in_hours
         expires = now + timedelta(hours=hours)

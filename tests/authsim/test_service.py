@@ -620,3 +620,26 @@ def test_group_policy_overrides_the_application_policy(service):
     )
     attempt = service.sign_in(end_user_id=user.pk, application="CRM", factor="push")
     assert (attempt.result, attempt.reason) == ("denied", "factor_restricted")
+
+
+def test_backup_codes_each_work_once_and_count_down(service):
+    user = world(devices=[], authenticators=[{"method": "backup_codes", "remaining_codes": 2}])
+    first = caller.sign_in_as_end_user(end_user_id=user.pk, factor="backup_codes")
+    assert (first.result, first.reason, first.factor) == (
+        "success",
+        "valid_passcode",
+        "backup_codes",
+    )
+    assert user.authenticators.get().remaining_codes == 1
+    caller.sign_in_as_end_user(end_user_id=user.pk, factor="backup_codes")
+    assert user.authenticators.get().remaining_codes == 0
+    # Nothing left to type: the prompt waits and times out.
+    spent = caller.sign_in_as_end_user(end_user_id=user.pk, factor="backup_codes")
+    assert (spent.result, spent.reason) == ("denied", "no_response")
+
+
+def test_used_backup_code_is_refused(service):
+    user = world(devices=[], authenticators=[{"method": "backup_codes"}])
+    code = caller.backup_code(user)
+    assert service.sign_in(end_user_id=user.pk, passcode=code).reason == "valid_passcode"
+    assert service.sign_in(end_user_id=user.pk, passcode=code).reason == "invalid_passcode"
