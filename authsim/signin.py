@@ -213,7 +213,7 @@ def _gate(ctx: Context, *, passcode: str | None) -> Decision | None:
         )
     # The directory holds bypass codes (hashed); redeeming one is its single-use rule.
     if passcode and bypass_code_redeem(end_user_id=user.pk, code=passcode):
-        return Decision("success", "bypass_user", "A bypass code was used.", factor="bypass")
+        return Decision("success", "bypass_user", "A bypass code was used.")
     return None
 
 
