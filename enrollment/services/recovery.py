@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404
 
-from enrollment.enums import AuthenticatorStatus, EnrollmentStage, Method, UserStatus
+from enrollment.enums import AuthenticatorStatus, EnrollmentStage, Method, Platform, UserStatus
 from enrollment.mfa import ResyncResult, get_mfa_service
 from enrollment.models import (
     ActivationLink,
@@ -99,9 +100,21 @@ def end_user_re_enroll(*, actor: Staff, ticket: Ticket, reason: str) -> ReEnroll
         method = effective_policy(end_user, None).default_method.value or Method.PUSH
         if method not in (Method.PUSH, Method.TOTP):
             method = Method.PUSH  # only app-based methods are activated by a link
+        # The app is activated on a phone: bind the new authenticator to the one the user
+        # still holds (most recently seen), so activating it there completes enrollment.
+        phone = (
+            Device.objects.filter(
+                end_user=end_user,
+                platform__in=(Platform.IOS, Platform.ANDROID),
+                lost_at__isnull=True,
+            )
+            .order_by(F("last_seen_at").desc(nulls_last=True), "-pk")
+            .first()
+        )
         authenticator = Authenticator.objects.create(
             end_user=end_user,
             method=method,
+            device=phone,
             status=AuthenticatorStatus.PENDING_ACTIVATION,
             name=f"{Method(method).label} (re-enrolled {ctx.now:%Y-%m-%d})",
         )
