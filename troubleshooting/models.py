@@ -130,3 +130,90 @@ class PlaybookVersion(models.Model):
 
 def _attname(name: str) -> str:
     return "playbook_id" if name == "playbook" else name
+
+
+# --- Guided sessions -----------------------------------------------------------------------------
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+class GuidedSession(models.Model):
+    """One technician's walk through a pinned playbook version on a ticket.
+
+    `state` is the engine's SessionState (engine.SessionState.as_dict) after the last current
+    step, plus `pending` while a verify or identity push waits for the end user. The step
+    records are the evidence; the state can always be rebuilt by replaying the current ones.
+    """
+
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket", on_delete=models.PROTECT, related_name="guided_sessions"
+    )
+    version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="sessions")
+    application = models.CharField(max_length=200, blank=True)
+    state = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=12, choices=SessionStatus.choices, default=SessionStatus.ACTIVE
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="guided_sessions"
+    )
+    started_at = models.DateTimeField(default=clock.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    root_causes = models.JSONField(default=list, blank=True)
+    handoff = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(status="active"),
+                name="guidedsession_one_active_per_ticket",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} on ticket {self.ticket_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == SessionStatus.ACTIVE
+
+
+class StepRecord(models.Model):
+    """One step as it was shown and answered: self-describing, so it reads the same after
+    the playbook has changed. Never deleted; going back sets `superseded_at`."""
+
+    session = models.ForeignKey(GuidedSession, on_delete=models.PROTECT, related_name="steps")
+    sequence = models.PositiveIntegerField()
+    node = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16)
+    title = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(blank=True)
+    options = models.JSONField(default=list, blank=True)
+    branch = models.CharField(max_length=80)
+    target = models.CharField(max_length=80, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    facts = models.JSONField(default=dict, blank=True)
+    condition_inputs = models.JSONField(default=dict, blank=True)
+    named_causes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="guided_steps"
+    )
+    at = models.DateTimeField(default=clock.now)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "sequence"], name="steprecord_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.sequence} {self.node}[{self.branch}]"

@@ -17,15 +17,15 @@ CASES = sorted(
     if read_scenario(path).complaint in ("enrollment_failure", "missing_prompt")
 )
 
-# Cases whose fix is a re-enrollment. The enrollment service creates the new pending
-# authenticator without a device, and the simulated phone only activates one bound to it
-# ("nothing waiting to be activated on this phone"); two of these also need a new phone or a
-# corrected directory entry that no caller action provides. Until then these sessions end in
-# the playbook's last recovery: the diagnosed root cause named, identity verified before the
-# guarded fix, and access restored by a bypass code verified with a real sign-in.
+# Cases whose fix is a re-enrollment the simulator cannot complete: re-enrollment binds the
+# new authenticator to the phone the end user still holds, but these callers need a new
+# phone (an OS below the policy's minimum), a re-registered hardware token (re-enrollment
+# starts an app instead) or a phone at all (none on record) — nothing a caller action
+# provides. These sessions end in the playbook's last recovery: the diagnosed root cause
+# named, identity verified before the guarded fix, and access restored by a bypass code
+# verified with a real sign-in. (authenticator-disabled re-enrolls on the user's phone.)
 # scenario -> the re-enrollment node that fixes its root cause
 REENROLLMENT_GAP = {
-    "authenticator-disabled": "reenroll_disabled",
     "device-incompatible": "reenroll_incompatible",
     "invalid-token-serial": "reenroll_serial",
     "otp-channel-unavailable": "reenroll_channel",

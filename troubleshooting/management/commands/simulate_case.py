@@ -1,0 +1,125 @@
+"""python manage.py simulate_case PATH [PATH ...] --json
+
+Loads each scenario into the simulator, opens a ticket as a technician and works it through
+the published playbook with a guided session, the simulated end user answering and acting
+(scenarios.md, "simulate_case"). Prints one JSON object per scenario, an array for several.
+Exit status 0 when every case reached an end node; non-zero with a message naming the file
+on a bad file or an internal error.
+
+This command is where the simulator meets the engine: it is the one module of
+troubleshooting that imports authsim (the scenario loader and the automated caller).
+Nothing here waits in real time: the caller advances the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from authsim import caller as sim_caller
+from authsim.models import Folder, MessageKind
+from authsim.scenarios import ScenarioError, read_scenario
+from authsim.world import load_scenario
+from enrollment.mfa import SignInAttempt
+from enrollment.models import EndUser
+from troubleshooting.simulation import simulation_staff, work_case
+
+
+class AutomatedCaller:
+    """The end user, answering from the ground truth of their own phone and inbox."""
+
+    def __init__(self, end_user: EndUser):
+        self.end_user = end_user
+
+    def _phone(self):
+        device = sim_caller._device_for(self.end_user, None)
+        return sim_caller._sim(device) if device else None
+
+    def answer(self, fact: str) -> bool | str:
+        sim = self._phone()
+        if fact == "device_online":
+            return bool(sim and sim.reachable)
+        if fact == "notifications_enabled":
+            return bool(sim and sim.notifications_enabled)
+        if fact == "app_installed":
+            return bool(sim and sim.app_installed)
+        if fact == "has_device":
+            return bool(sim and not sim.lost)
+        if fact == "enrollment_email_received":
+            return any(
+                message.kind == MessageKind.ENROLLMENT
+                for message in sim_caller.inbox(self.end_user, folder=Folder.INBOX)
+            )
+        if fact == "qr_scan_result":
+            if sim is None:
+                return "not_tried"
+            if not sim.camera_permission:
+                return "camera_blocked"
+            if not sim.reachable:
+                return "cannot_connect"
+            return "not_tried"
+        raise CommandError(f"the automated caller cannot answer {fact!r}")
+
+    def perform(self, action: str) -> tuple[bool, str]:
+        result = sim_caller.perform(action, end_user_id=self.end_user.pk)
+        return result.ok, result.message
+
+    def sign_in(self, *, application: str | None, factor: str) -> SignInAttempt:
+        return sim_caller.sign_in_as_end_user(
+            end_user_id=self.end_user.pk, application=application, factor=factor
+        )
+
+
+def _free_username(username: str) -> None:
+    """A previous run's end user keeps their tickets (the trail is never deleted); the
+    loader replaces the end user, so the old one steps aside under another name first."""
+    for user in EndUser.objects.filter(username=username, tickets__isnull=False).distinct():
+        user.username = f"{username}.run-{user.pk}"
+        user.save(update_fields=["username"])
+
+
+def simulate_file(path: Path) -> dict:
+    scenario = read_scenario(path)
+    with transaction.atomic():
+        _free_username(scenario.user.username)
+        end_user = load_scenario(scenario)
+    return work_case(
+        scenario_id=scenario.id,
+        complaint=scenario.complaint,
+        end_user=end_user,
+        application=scenario.application,
+        caller=AutomatedCaller(end_user),
+        staff=simulation_staff(),
+    )
+
+
+class Command(BaseCommand):
+    help = "Work scenario files end to end through the guided-session services."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", help="scenario YAML files")
+        parser.add_argument(
+            "--json", action="store_true", help="print the JSON report (the default output)"
+        )
+
+    def handle(self, *args, **options):
+        paths = [Path(p) for p in options["paths"]]
+        reports = []
+        for path in paths:
+            try:
+                reports.append(simulate_file(path))
+            except ScenarioError as exc:
+                raise CommandError(f"{path}: bad scenario file: {exc}") from None
+            except CommandError as exc:
+                raise CommandError(f"{path}: {exc}") from None
+            except Exception as exc:
+                self.stderr.write(traceback.format_exc())
+                raise CommandError(
+                    f"{path}: internal error while working the case: {type(exc).__name__}: {exc}"
+                ) from None
+        output = reports[0] if len(paths) == 1 else reports
+        self.stdout.write(json.dumps(output, indent=2))

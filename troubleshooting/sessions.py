@@ -1,0 +1,666 @@
+"""Guided sessions: a ticket worked node by node through a pinned playbook version.
+
+The wizard calls these services one request at a time; simulate_case calls the same ones
+in a loop with the automated caller as its driver (troubleshooting.simulation). Both go
+through runner.advance, so the engine, checks, guards and recovery services are the same.
+
+- session_start pins the current published version for the ticket's complaint, refuses a
+  second active session on the ticket, and runs the automatic nodes (checks, decisions)
+  up to the first node that needs someone: a question, an instruction, an action, a verify.
+- session_advance answers the current node (a question's option, whether an instruction
+  was done) or runs it (an action through its enrollment service, a verify as a sign-in
+  through the MFA port); a push the end user has to answer leaves the session waiting,
+  and session_poll picks the answer up.
+- session_go_back supersedes the steps from an earlier one on (never deletes them) and
+  rebuilds the state by replaying the steps still current.
+- session_resume / session_abandon.
+
+Every step writes its StepRecord and a session.step TicketEvent in one transaction (the
+driver's record()). Ending the session resolves or escalates the ticket with the outcome
+and root causes, and keeps the handoff packet of an escalation on the session and in the
+trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F, Max
+from django.http import Http404
+
+import troubleshooting.events  # noqa: F401  (registers the session.step payload)
+from enrollment import clock
+from enrollment import services as recovery
+from enrollment.enums import ApprovalStatus, VerificationStatus
+from enrollment.mfa import get_mfa_service
+from enrollment.models import Application, ApprovalRequest, EndUser, IdentityVerification
+from enrollment.services.guards import RecoveryRefused
+from helpdesk.enums import EventKind, Tier
+from helpdesk.models import Staff, Ticket
+from helpdesk.permissions import end_user_in_scope
+from helpdesk.roles import Capability
+from helpdesk.services.audit import ticket_event_record
+from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resolve
+from troubleshooting import engine, runner
+from troubleshooting.checks import CheckContext
+from troubleshooting.events import SessionEventPayload
+from troubleshooting.models import GuidedSession, SessionStatus, StepRecord
+from troubleshooting.schema import (
+    ActionNode,
+    CheckNode,
+    DecideNode,
+    EndNode,
+    InstructNode,
+    PlaybookDefinition,
+    QuestionNode,
+    VerifyNode,
+)
+from troubleshooting.selectors import playbook_definition, playbook_version_for_complaint
+from troubleshooting.vocab import ESCALATION_OUTCOMES
+
+logger = logging.getLogger(__name__)
+
+AUTOMATIC = (CheckNode, DecideNode)
+# Safety net for a driver that keeps answering automatic nodes in a circle (the linter
+# bounds loops; this only stops an unlinted definition from hanging a request).
+_MAX_AUTOMATIC_STEPS = 200
+
+
+class SessionError(Exception):
+    """The request does not fit the session (ended, moved on, a missing answer …). The
+    message is for the technician."""
+
+
+class Waiting(Exception):
+    """The node waits for the end user (a push to answer, a supervisor to decide)."""
+
+    def __init__(self, pending: dict[str, Any]):
+        super().__init__(pending.get("kind", "waiting"))
+        self.pending = pending
+
+
+# --- Access ------------------------------------------------------------------------------------
+
+
+def _require(actor: Staff, ticket: Ticket) -> None:
+    if not actor.has_capability(Capability.WORK_TICKETS):
+        raise PermissionDenied(f"Your role may not do this ({Capability.WORK_TICKETS}).")
+    if not end_user_in_scope(actor, ticket.end_user_id):
+        raise Http404("No such ticket.")
+
+
+def _require_active(session: GuidedSession) -> None:
+    if session.status != SessionStatus.ACTIVE:
+        raise SessionError("This guided session has ended.")
+
+
+# --- The drivers -------------------------------------------------------------------------------
+
+
+class SessionDriver(runner.DirectoryDriver):
+    """What the wizard supplies at each node: the technician's answer (`value`), the
+    recovery services run as the technician, sign-ins through the MFA port. `record`
+    writes the StepRecord, the TicketEvent and the new state in one transaction."""
+
+    def __init__(
+        self,
+        session: GuidedSession,
+        actor: Staff,
+        *,
+        value: Any = None,
+        inputs: dict[str, Any] | None = None,
+    ):
+        application = (
+            Application.objects.filter(name=session.application).first()
+            if session.application
+            else None
+        )
+        end_user = EndUser.objects.get(pk=session.ticket.end_user_id)
+        super().__init__(CheckContext.build(end_user, application, mfa=get_mfa_service()))
+        self.session = session
+        self.actor = actor
+        self.value = value
+        self.inputs = inputs or {}
+        # Set by session_poll once the sign-in or identity push it waited for concluded.
+        self.concluded: runner.NodeResult | None = None
+        # A bypass code issued at an action node: shown once, never stored.
+        self.revealed_code: str | None = None
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.session.ticket
+
+    @property
+    def end_user(self) -> EndUser:
+        return self.context.end_user
+
+    # --- questions and instructions --------------------------------------------------------
+
+    def answer(self, node: QuestionNode, state: engine.SessionState) -> bool | str:
+        choices = {engine.answer_key(option.value): option.value for option in node.options}
+        key = self.value if isinstance(self.value, str) else engine.answer_key(self.value)
+        if key not in choices:
+            raise SessionError("Choose one of the answers.")
+        return choices[key]
+
+    def instruct(self, node: InstructNode, state: engine.SessionState) -> runner.NodeResult:
+        if self.value not in (True, False, engine.DONE, engine.NOT_DONE):
+            raise SessionError("Say whether the caller did it.")
+        done = self.value in (True, engine.DONE)
+        note = str(self.inputs.get("note", "")).strip()
+        return runner.NodeResult(
+            engine.instruct_branch(done), evidence={"caller_said": note} if note else {}
+        )
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action(self, node: ActionNode, state: engine.SessionState) -> runner.NodeResult:
+        if self.concluded is not None:
+            return self.concluded
+        if node.action == "verify_identity":
+            return self.verify_identity(node)
+        reason = str(self.inputs.get("reason") or f"Guided session: {node.title}").strip()
+        try:
+            message = self._run_recovery(node.action, reason)
+        except (RecoveryRefused, PermissionDenied) as exc:
+            text = getattr(exc, "message", None) or str(exc)
+            return runner.NodeResult("blocked", evidence={"refused": text})
+        except recovery.ActivationLinkStillValid as exc:
+            return runner.NodeResult("blocked", evidence={"refused": str(exc)})
+        return runner.NodeResult("done", evidence={"result": message} if message else {})
+
+    def _run_recovery(self, action: str, reason: str) -> str:
+        user = EndUser.objects.get(pk=self.end_user.pk)
+        common = {"actor": self.actor, "ticket": self.ticket, "reason": reason}
+        if action == "resend_enrollment":
+            recovery.enrollment_email_resend(**common)
+        elif action == "resend_activation":
+            pending = user.authenticators.filter(status="pending_activation").first()
+            if pending is None:
+                raise RecoveryRefused("There is no authenticator waiting for activation.")
+            recovery.activation_resend(**common, authenticator_id=pending.pk)
+        elif action == "re_enroll":
+            recovery.end_user_re_enroll(**common)
+        elif action == "reset_authenticator":
+            live = user.authenticators.filter(method="push").exclude(status="revoked").first()
+            if live is None:
+                raise RecoveryRefused("There is no push authenticator to reset.")
+            recovery.authenticator_reset(**common, authenticator_id=live.pk)
+        elif action == "unlock_user":
+            recovery.end_user_unlock(**common)
+        elif action == "issue_bypass_code":
+            issue = recovery.bypass_code_issue(**common)
+            self.revealed_code = issue.codes[0]
+            return "A single-use bypass code was issued and read out to the caller."
+        else:
+            raise RecoveryRefused(f"The guided session cannot run {action} yet.")
+        return ""
+
+    def verify_identity(self, node: ActionNode) -> runner.NodeResult:
+        """The technician's choice of method: the verification already current on the
+        ticket, a callback to a number of record, a verification push, a supervisor."""
+        method = self.inputs.get("method", "")
+        if method == "existing":
+            current = recovery.identity_current(self.ticket)
+            if current is None:
+                raise SessionError("No verification counts on this ticket any more.")
+            return _identity_verified(current.method, current.pk)
+        if method == "not_verified":
+            return runner.NodeResult("not_verified", evidence={"note": "Caller not verified"})
+        try:
+            if method == "callback":
+                verification = recovery.identity_callback_attest(
+                    actor=self.actor,
+                    ticket=self.ticket,
+                    phone_number=str(self.inputs.get("phone_number", "")),
+                    confirmed=bool(self.inputs.get("confirmed")),
+                )
+                return _identity_verified("callback", verification.pk)
+            if method == "push":
+                verification = recovery.identity_push_send(
+                    actor=self.actor,
+                    ticket=self.ticket,
+                    device_id=int(self.inputs.get("device_id") or 0),
+                )
+                if verification.status == VerificationStatus.FAILED:
+                    return runner.NodeResult(
+                        "not_verified", evidence={"push": verification.detail or "failed"}
+                    )
+                raise Waiting({"kind": "identity_push", "verification": verification.pk})
+            if method == "supervisor":
+                approval = recovery.approval_request_create(
+                    actor=self.actor,
+                    ticket=self.ticket,
+                    kind="identity",
+                    reason=str(self.inputs.get("reason") or "Identity for a guided session"),
+                )
+                raise Waiting({"kind": "identity_supervisor", "approval": approval.pk})
+        except (RecoveryRefused, PermissionDenied) as exc:
+            raise SessionError(getattr(exc, "message", None) or str(exc)) from exc
+        raise SessionError("Choose how to verify the caller.")
+
+    # --- verify -------------------------------------------------------------------------------
+
+    def verify(self, node: VerifyNode, state: engine.SessionState) -> runner.NodeResult:
+        if self.concluded is not None:
+            return self.concluded
+        passcode = str(self.inputs.get("passcode") or "").strip() or None
+        attempt = get_mfa_service().sign_in(
+            end_user_id=self.end_user.pk,
+            application=node.application or self.session.application or None,
+            factor=node.factor,
+            passcode=passcode,
+        )
+        if attempt.is_pending:
+            raise Waiting({"kind": "verify", "attempt": attempt.id, "factor": attempt.factor})
+        return attempt_result(node, attempt)
+
+    def subflow(self, node, state):
+        raise SessionError("Sub-playbooks are not run in guided sessions yet.")
+
+    # --- the record -------------------------------------------------------------------------
+
+    def record(self, step: runner.Step, state: engine.SessionState) -> None:
+        _record_step(self.session, self.actor, step, state)
+
+
+def attempt_result(node: VerifyNode, attempt) -> runner.NodeResult:
+    """A concluded sign-in attempt as the verify node's branch."""
+    branch = "timeout" if attempt.is_pending else (attempt.result or "error")
+    if branch not in node.outcomes:
+        branch = "error"
+    return runner.NodeResult(
+        branch,
+        facts={"verify_reason": attempt.reason, "verify_factor": attempt.factor},
+        evidence={
+            "attempt": attempt.id,
+            "result": attempt.result,
+            "reason": attempt.reason,
+            "factor": attempt.factor,
+        },
+    )
+
+
+def _identity_verified(method: str, verification_id: int | None) -> runner.NodeResult:
+    return runner.NodeResult(
+        "verified",
+        facts={"identity_verified_by": method},
+        evidence={"method": method, "verification": verification_id},
+    )
+
+
+def _record_step(
+    session: GuidedSession, actor: Staff, step: runner.Step, state: engine.SessionState
+) -> StepRecord:
+    with transaction.atomic():
+        locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
+        last = locked.steps.aggregate(last=Max("sequence"))["last"] or 0
+        record = StepRecord.objects.create(
+            session=locked,
+            sequence=last + 1,
+            node=step.node,
+            kind=step.kind,
+            title=step.title,
+            prompt=step.prompt,
+            options=step.options,
+            branch=step.branch,
+            target=step.target,
+            evidence=step.evidence,
+            facts=step.facts,
+            condition_inputs=step.condition_inputs,
+            error=step.error or "",
+            actor=actor,
+            at=clock.now(),
+        )
+        ticket_event_record(
+            ticket=session.ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(
+                session,
+                "step",
+                sequence=record.sequence,
+                node=step.node,
+                kind=step.kind,
+                branch=step.branch,
+                target=step.target,
+                evidence=step.evidence,
+            ),
+        )
+        session.state = state.as_dict()
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+    return record
+
+
+def _payload(session: GuidedSession, event: str, **fields: Any) -> SessionEventPayload:
+    return SessionEventPayload(
+        session=session.pk,
+        event=event,
+        playbook=session.version.playbook.slug,
+        version=session.version.number,
+        **fields,
+    )
+
+
+# --- Services ----------------------------------------------------------------------------------
+
+
+def _definition(session: GuidedSession) -> PlaybookDefinition:
+    return playbook_definition(session.version)
+
+
+def session_state(session: GuidedSession) -> engine.SessionState:
+    return engine.SessionState.from_dict(session.state)
+
+
+def _base_facts(ticket: Ticket, application: str) -> dict[str, Any]:
+    return {"complaint": ticket.category, "application": application or None}
+
+
+def session_start(
+    *,
+    actor: Staff,
+    ticket: Ticket,
+    application: str = "",
+    driver: runner.Driver | None = None,
+) -> GuidedSession:
+    """Starts a guided session on the ticket, pinned to the current published version of
+    the playbook for its complaint, and runs its automatic first nodes.
+
+    Side effects: a GuidedSession, a session.step event (started), StepRecords and events
+    for the automatic steps. Raises PermissionDenied, Http404, SessionError (an active
+    session exists, no published playbook for the complaint)."""
+    _require(actor, ticket)
+    with transaction.atomic():
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").get()
+        if GuidedSession.objects.filter(ticket=ticket, status=SessionStatus.ACTIVE).exists():
+            raise SessionError("This ticket already has an active guided session; resume it.")
+        version = playbook_version_for_complaint(ticket.category)
+        if version is None:
+            raise SessionError(f"No playbook is published for {ticket.category} complaints.")
+        definition = playbook_definition(version)
+        state = engine.start(definition, _base_facts(ticket, application))
+        session = GuidedSession.objects.create(
+            ticket=ticket,
+            version=version,
+            application=application,
+            state=state.as_dict(),
+            started_by=actor,
+            started_at=clock.now(),
+        )
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(session, "started"),
+        )
+    _run_automatic(session, actor, driver or SessionDriver(session, actor))
+    return session
+
+
+def _run_automatic(session: GuidedSession, actor: Staff, driver: runner.Driver) -> None:
+    definition = _definition(session)
+    for _ in range(_MAX_AUTOMATIC_STEPS):
+        state = session_state(session)
+        if state.finished:
+            break
+        if not isinstance(definition.node(state.node), AUTOMATIC):
+            return
+        runner.advance(definition, state, driver)
+        session.refresh_from_db(fields=["state"])
+    if session_state(session).finished:
+        _end(session, actor)
+
+
+def session_advance(
+    *,
+    actor: Staff,
+    session: GuidedSession,
+    node: str | None = None,
+    value: Any = None,
+    inputs: dict[str, Any] | None = None,
+    driver: runner.Driver | None = None,
+) -> SessionDriver | runner.Driver:
+    """Answers or runs the current node, then runs the automatic nodes after it.
+
+    `node` is the node the technician answered (a stale form for a node the session has
+    left is refused); `value` the option or done/not_done; `inputs` what an action or
+    verify needs (reason, identity method, passcode). Returns the driver (its
+    `revealed_code` holds a bypass code to show once).
+
+    Side effects: StepRecords and session.step events; recovery actions, sign-ins and
+    identity verifications through their services; at an end node the ticket is resolved
+    or escalated. Raises PermissionDenied, Http404, SessionError."""
+    _require(actor, session.ticket)
+    _require_active(session)
+    state = session_state(session)
+    if node is not None and node != state.node:
+        raise SessionError("The session has moved on; here is where it stands now.")
+    if session.state.get("pending"):
+        raise SessionError("Waiting for the end user; the card updates by itself.")
+    driver = driver or SessionDriver(session, actor, value=value, inputs=inputs)
+    _advance_once(session, actor, driver, state)
+    return driver
+
+
+def _advance_once(
+    session: GuidedSession, actor: Staff, driver: runner.Driver, state: engine.SessionState
+) -> None:
+    definition = _definition(session)
+    if isinstance(definition.node(state.node), EndNode):
+        _end(session, actor)
+        return
+    try:
+        runner.advance(definition, state, driver)
+    except Waiting as waiting:
+        pending = dict(waiting.pending, node=state.node, since=clock.now().isoformat())
+        session.state = dict(session.state, pending=pending)
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        return
+    session.refresh_from_db(fields=["state"])
+    _run_automatic(session, actor, driver)
+
+
+def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
+    """Asks whether the end user answered what the session waits for (a sign-in push, an
+    identity push, a supervisor's approval). Returns True while still waiting.
+
+    Side effects: when concluded, the step is recorded and the session moves on (as
+    session_advance). Raises PermissionDenied, Http404, SessionError."""
+    _require(actor, session.ticket)
+    _require_active(session)
+    pending = session.state.get("pending")
+    if not pending:
+        return False
+    definition = _definition(session)
+    node = definition.node(pending["node"])
+    concluded = _conclusion(actor, session, node, pending)
+    if concluded is None:
+        return True
+    session.state = {key: value for key, value in session.state.items() if key != "pending"}
+    GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+    driver = SessionDriver(session, actor)
+    driver.concluded = concluded
+    _advance_once(session, actor, driver, session_state(session))
+    return False
+
+
+def _conclusion(
+    actor: Staff, session: GuidedSession, node: Any, pending: dict[str, Any]
+) -> runner.NodeResult | None:
+    kind = pending.get("kind")
+    if kind == "verify":
+        attempt = get_mfa_service().attempt(attempt_id=pending["attempt"])
+        return None if attempt.is_pending else attempt_result(node, attempt)
+    if kind == "identity_push":
+        verification = IdentityVerification.objects.get(
+            pk=pending["verification"], ticket=session.ticket
+        )
+        verification = recovery.identity_push_refresh(actor=actor, verification=verification)
+        if verification.status == VerificationStatus.PENDING:
+            return None
+        if verification.status == VerificationStatus.VERIFIED:
+            return _identity_verified("push", verification.pk)
+        return runner.NodeResult("not_verified", evidence={"push": verification.status})
+    if kind == "identity_supervisor":
+        approval = ApprovalRequest.objects.get(pk=pending["approval"], ticket=session.ticket)
+        if approval.status == ApprovalStatus.PENDING:
+            return None
+        if approval.status == ApprovalStatus.DENIED:
+            return runner.NodeResult("not_verified", evidence={"supervisor": "denied"})
+        current = recovery.identity_current(session.ticket)
+        return _identity_verified("supervisor", current.pk if current else None)
+    raise SessionError(f"Unknown wait {kind!r}.")
+
+
+def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> GuidedSession:
+    """Goes back to step `sequence` to answer it again: that step and every later current
+    step are marked superseded (kept, never deleted) and the state is rebuilt by replaying
+    the steps before it; automatic nodes run again.
+
+    Side effects: superseded_at on StepRecords, a session.step event (back). Raises
+    PermissionDenied, Http404, SessionError (no such current step)."""
+    _require(actor, session.ticket)
+    _require_active(session)
+    definition = _definition(session)
+    with transaction.atomic():
+        locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
+        current = list(locked.steps.filter(superseded_at__isnull=True).order_by("sequence"))
+        if sequence not in {record.sequence for record in current}:
+            raise SessionError("That step is no longer part of the session.")
+        kept = [record for record in current if record.sequence < sequence]
+        state = _replay(definition, session, kept)
+        locked.steps.filter(superseded_at__isnull=True, sequence__gte=sequence).update(
+            superseded_at=clock.now()
+        )
+        session.state = state.as_dict()
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        ticket_event_record(
+            ticket=session.ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(session, "back", superseded_from=sequence, node=state.node),
+        )
+    _run_automatic(session, actor, SessionDriver(session, actor))
+    return session
+
+
+def _replay(
+    definition: PlaybookDefinition, session: GuidedSession, records: list[StepRecord]
+) -> engine.SessionState:
+    state = engine.start(definition, _base_facts(session.ticket, session.application))
+    for record in records:
+        state = engine.step(
+            definition,
+            state,
+            record.branch,
+            facts=record.facts,
+            named_causes=tuple(record.named_causes),
+        )
+    return state
+
+
+def session_resume(*, actor: Staff, ticket: Ticket) -> GuidedSession:
+    """The ticket's active session, to carry on where it was left. Raises
+    PermissionDenied, Http404 (out of scope, or no active session)."""
+    _require(actor, ticket)
+    session = (
+        GuidedSession.objects.select_related("version__playbook", "ticket")
+        .filter(ticket=ticket, status=SessionStatus.ACTIVE)
+        .first()
+    )
+    if session is None:
+        raise Http404("No active guided session on this ticket.")
+    return session
+
+
+def session_abandon(*, actor: Staff, session: GuidedSession, reason: str = "") -> GuidedSession:
+    """Stops the session without an outcome for the ticket (the ticket stays as it is).
+    Side effects: status abandoned, a session.step event. Raises PermissionDenied, Http404,
+    SessionError (already ended)."""
+    _require(actor, session.ticket)
+    _require_active(session)
+    with transaction.atomic():
+        session.status = SessionStatus.ABANDONED
+        session.ended_at = clock.now()
+        session.outcome = "abandoned"
+        session.save(update_fields=["status", "ended_at", "outcome"])
+        ticket_event_record(
+            ticket=session.ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(session, "abandoned", outcome="abandoned"),
+        )
+    return session
+
+
+def session_steps(session: GuidedSession, *, current_only: bool = True) -> list[StepRecord]:
+    steps = session.steps.all().order_by("sequence")
+    if current_only:
+        steps = steps.filter(superseded_at__isnull=True)
+    return list(steps)
+
+
+def _end(session: GuidedSession, actor: Staff) -> None:
+    """Ends the session at its end node: resolves or escalates the ticket with the outcome
+    and root causes; an escalation keeps its handoff packet."""
+    definition = _definition(session)
+    state = session_state(session)
+    end = definition.node(state.node)
+    steps = session_steps(session)
+    packet = runner.handoff(definition, state, steps)
+    outcome, causes = end.outcome, list(state.root_causes)
+    escalation = outcome in ESCALATION_OUTCOMES
+    with transaction.atomic():
+        ticket = Ticket.objects.get(pk=session.ticket_id)
+        try:
+            if escalation:
+                tier = Tier.SECURITY if outcome == "escalated_security" else Tier.L2
+                ticket_escalate(
+                    actor=actor,
+                    ticket=ticket,
+                    reason=f"Guided session ({end.queue}): {end.next_step}",
+                    expected_version=None,
+                    to_tier=tier,
+                )
+                # The escalation service keeps status and tier; the session's findings
+                # belong on the ticket as well, for the next queue and for reporting.
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    outcome=outcome, root_causes=causes, version=F("version") + 1
+                )
+            else:
+                ticket_resolve(
+                    actor=actor,
+                    ticket=ticket,
+                    outcome=outcome,
+                    root_causes=causes,
+                    expected_version=None,
+                    note=f"Guided session {session.pk}: {end.title}",
+                )
+        except TicketError as exc:
+            # The ticket moved on by hand meanwhile (already resolved or escalated): the
+            # session still ends, and its findings stay on the session and in the trail.
+            logger.info("session %s ended on ticket %s: %s", session.pk, ticket.pk, exc)
+        session.status = SessionStatus.ENDED
+        session.ended_at = clock.now()
+        session.outcome = outcome
+        session.root_causes = causes
+        session.handoff = packet if escalation else None
+        session.save(update_fields=["status", "ended_at", "outcome", "root_causes", "handoff"])
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(
+                session,
+                "ended",
+                node=end.id,
+                outcome=outcome,
+                root_causes=causes,
+                handoff=packet if escalation else None,
+            ),
+        )
+        session.ticket.refresh_from_db()
