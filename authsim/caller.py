@@ -108,6 +108,17 @@ def _lost(action: str) -> ActionResult:
     return _fail(action, "I don't have that phone any more.")
 
 
+def primary_device(end_user: EndUser) -> Device | None:
+    """The device the caller reaches for first: their phone (one they still have)."""
+    return _device_for(end_user, None)
+
+
+def device_state(device: Device) -> SimDevice:
+    """What is true on the device (device-side truth: the caller's knowledge, never the
+    helpdesk's)."""
+    return _sim(device)
+
+
 # --- Device settings ----------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ from authsim.models import (
 from authsim.vocab import APP_PLATFORMS, version_below
 from enrollment import clock
 from enrollment.mfa import UnknownObject
-from enrollment.models import Authenticator, Device, EndUser
+from enrollment.models import Authenticator, Device, EndUser, Enrollment
 from enrollment.policy import EffectivePolicy, effective_policy
 from enrollment.services.bypass import bypass_code_redeem
 
@@ -163,6 +163,12 @@ def sign_in(
 
 
 def _finish(attempt: Attempt, decision: Decision, now: datetime) -> Attempt:
+    if decision.result == "success" and (decision.authenticator or attempt.authenticator_id):
+        # The first sign-in with a freshly activated authenticator verifies its enrollment.
+        Enrollment.objects.filter(
+            authenticator_id=(decision.authenticator or attempt.authenticator).pk,
+            stage="activated",
+        ).update(stage="verified", updated_at=now)
     attempt.status = AttemptStatus.FINAL
     attempt.result = decision.result
     attempt.reason = decision.reason
