@@ -128,3 +128,15 @@ class World:
             requested_by=self.personas[Role.HELPDESK],
             reason="Matrix: caller has no phone",
         )
+
+    # --- Guided sessions (troubleshooting) ------------------------------------------------------
+
+    @cached_property
+    def guided_session(self):
+        """A guided session on the matrix ticket, started by the owner on the shipped
+        missing-prompt playbook (published here)."""
+        from troubleshooting.services import playbook_sync_from_files
+        from troubleshooting.sessions import session_start
+
+        playbook_sync_from_files()
+        return session_start(actor=self.personas[Role.OWNER], ticket=self.ticket)
