@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import views
+from enrollment import views, views_policy
 
 app_name = "enrollment"
 
@@ -26,4 +26,9 @@ urlpatterns = [
     ),
     path("approvals/", views.approval_queue, name="approval-queue"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
+    path("policies/", views_policy.policy_list, name="policy-list"),
+    path("policies/new/", views_policy.policy_create_view, name="policy-create"),
+    path("policies/explain/", views_policy.policy_explain, name="policy-explain"),
+    path("policies/<int:pk>/", views_policy.policy_edit, name="policy-edit"),
+    path("policies/<int:pk>/delete/", views_policy.policy_delete_view, name="policy-delete"),
 ]

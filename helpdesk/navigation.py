@@ -47,6 +47,18 @@ NAV_ITEMS: list[NavItem] = [
         "Requests for a second person: a caller's identity, sensitive recovery actions.",
     ),
     NavItem(
+        "Policies",
+        "enrollment:policy-list",
+        Capability.CONFIGURE_POLICY,
+        "MFA policies for everyone, each application and each group, with their cost.",
+    ),
+    NavItem(
+        "Policy explorer",
+        "enrollment:policy-explain",
+        Capability.MANAGE_END_USERS,
+        "What applies to one end user signing in, and which policy says so.",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         Capability.DJANGO_ADMIN,

@@ -145,3 +145,93 @@ ENTRIES = [
         check=_decided,
     ),
 ]
+
+
+# --- Policy configuration and the explorer ---------------------------------------------------
+
+_POLICY_CONFIGURERS = roles("owner", "administrator")
+_POLICY_EXPLAINERS = roles("owner", "administrator", "user_manager")
+
+
+def _global_policy(world):
+    from enrollment.models import Policy
+
+    policy, _ = Policy.objects.get_or_create(scope="global")
+    return {"pk": policy.pk}
+
+
+def _group_policy(world):
+    from enrollment.models import Policy
+    from tests.factories import GroupFactory
+
+    policy, _ = Policy.objects.get_or_create(
+        scope="group", group=GroupFactory(name="Matrix policy group")
+    )
+    return {"pk": policy.pk}
+
+
+def _policy_event_by(action):
+    def check(response, world, staff):
+        from helpdesk.models import TicketEvent
+
+        last = TicketEvent.objects.filter(kind=EventKind.POLICY_CHANGED).order_by("-id").first()
+        assert (last.actor_id, last.payload["action"]) == (staff.pk, action)
+
+    return check
+
+
+def _new_app_policy(world):
+    from tests.factories import ApplicationFactory
+
+    return {
+        "scope": "application",
+        "application": ApplicationFactory(name="Matrix app").pk,
+        "resend_limit": 2,
+    }
+
+
+def _explains(response, world, staff):
+    body = response.content.decode()
+    assert "matrix.caller" in body
+    assert "Supplied by" in body
+
+
+ENTRIES += [
+    Entry("enrollment:policy-list", _POLICY_CONFIGURERS),
+    Entry("enrollment:policy-create", _POLICY_CONFIGURERS),
+    Entry(
+        "enrollment:policy-create",
+        _POLICY_CONFIGURERS,
+        method="post",
+        data=_new_app_policy,
+        ok_status=(302,),
+        check=_policy_event_by("created"),
+    ),
+    Entry("enrollment:policy-edit", _POLICY_CONFIGURERS, kwargs=_global_policy),
+    Entry(
+        "enrollment:policy-edit",
+        _POLICY_CONFIGURERS,
+        method="post",
+        kwargs=_global_policy,
+        data=lambda world: {"resend_limit": 4},
+        ok_status=(302,),
+        check=_policy_event_by("updated"),
+    ),
+    Entry(
+        "enrollment:policy-delete",
+        _POLICY_CONFIGURERS,
+        method="post",
+        kwargs=_group_policy,
+        ok_status=(302,),
+        check=_policy_event_by("deleted"),
+    ),
+    Entry("enrollment:policy-explain", _POLICY_EXPLAINERS),
+    Entry(
+        "enrollment:policy-explain",
+        _POLICY_EXPLAINERS,
+        data=lambda world: {"end_user": world.ticket_end_user.pk},
+        scoped=True,
+        check=_explains,
+        label="for an end user",
+    ),
+]
