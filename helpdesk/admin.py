@@ -3,14 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from helpdesk.models import AdministrativeUnit, Staff
-from helpdesk.roles import RANK, Capability, Role
-
-
-def _assignable_roles(actor: Staff) -> list[tuple[str, str]]:
-    """Roles `actor` may give: owners any; others only roles strictly below their own."""
-    if actor.has_capability(Capability.MANAGE_ADMINISTRATORS):
-        return list(Role.choices)
-    return [(value, label) for value, label in Role.choices if RANK[value] > RANK[actor.role]]
+from helpdesk.permissions import assignable_roles, can_manage_staff_member
 
 
 @admin.register(Staff)
@@ -29,10 +22,8 @@ class StaffAdmin(UserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     def _can_manage(self, actor: Staff, target: Staff | None) -> bool:
-        if target is None or actor.has_capability(Capability.MANAGE_ADMINISTRATORS):
-            return True
-        # Nobody but an owner changes themselves or anyone at or above their own rank.
-        return target.pk != actor.pk and RANK[target.role] > RANK[actor.role]
+        # The same rule as the staff pages (helpdesk.permissions).
+        return can_manage_staff_member(actor, target)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return self._can_manage(request.user, obj)
@@ -42,7 +33,7 @@ class StaffAdmin(UserAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "role":
-            return forms.ChoiceField(choices=_assignable_roles(request.user), label="Role")
+            return forms.ChoiceField(choices=assignable_roles(request.user), label="Role")
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
