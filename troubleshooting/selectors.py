@@ -45,3 +45,17 @@ def playbook_definition(version: PlaybookVersion) -> PlaybookDefinition:
 def _parse(content_hash: str, version_id: int) -> PlaybookDefinition:
     definition = PlaybookVersion.objects.values_list("definition", flat=True).get(pk=version_id)
     return parse_playbook(definition, file=f"playbook version {version_id}")
+
+
+def session_latest_for_ticket(ticket_id: int):
+    """The ticket's active guided session, else its most recent one (None if never
+    started). The caller has checked the ticket is in scope."""
+    from troubleshooting.models import GuidedSession, SessionStatus
+
+    sessions = GuidedSession.objects.select_related(
+        "version__playbook", "ticket__end_user", "started_by"
+    ).filter(ticket_id=ticket_id)
+    return (
+        sessions.filter(status=SessionStatus.ACTIVE).first()
+        or sessions.order_by("-started_at", "-pk").first()
+    )

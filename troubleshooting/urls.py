@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from troubleshooting import views
 
 app_name = "troubleshooting"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("tickets/<int:ticket_pk>/", views.ticket_session, name="ticket"),
+    path("tickets/<int:ticket_pk>/start/", views.start, name="start"),
+    path("sessions/<int:pk>/advance/", views.advance, name="advance"),
+    path("sessions/<int:pk>/poll/", views.poll, name="poll"),
+    path("sessions/<int:pk>/back/", views.back, name="back"),
+    path("sessions/<int:pk>/abandon/", views.abandon, name="abandon"),
+]

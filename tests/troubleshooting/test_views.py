@@ -1,0 +1,145 @@
+"""The wizard over HTTP: plain forms with post/redirect/get, htmx partial swaps, the poll
+that stops with 286, going back, the ticket-page include, and the card's query count."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from enrollment import clock
+from helpdesk.enums import Category, Channel
+from helpdesk.roles import Role
+from helpdesk.services.tickets import ticket_open
+from tests.authsim.helpers import load
+from tests.conftest import make_staff
+from troubleshooting.models import GuidedSession
+from troubleshooting.services import playbook_sync_from_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def desk(client_for):
+    playbook_sync_from_files()
+    _, user = load("push-notifications-disabled")
+    technician = make_staff(Role.HELPDESK, username="tina.tech")
+    ticket = ticket_open(
+        actor=technician,
+        end_user=user,
+        subject="No prompt",
+        category=Category.MISSING_PROMPT,
+        channel=Channel.PHONE,
+    )
+    return client_for(technician), ticket, user
+
+
+def page(ticket):
+    return reverse("troubleshooting:ticket", kwargs={"ticket_pk": ticket.pk})
+
+
+def start(client, ticket, **headers):
+    return client.post(
+        reverse("troubleshooting:start", kwargs={"ticket_pk": ticket.pk}),
+        {"application": ""},
+        **headers,
+    )
+
+
+def test_the_ticket_page_include_loads_itself_with_htmx(desk):
+    _, ticket, _ = desk
+
+    html = render_to_string("troubleshooting/_session_panel.html", {"ticket": ticket})
+
+    assert f'hx-get="{page(ticket)}"' in html
+    assert 'hx-trigger="load"' in html
+
+
+def test_start_without_js_redirects_to_the_first_card(desk):
+    client, ticket, _ = desk
+    assert "Start guided session" in client.get(page(ticket)).content.decode()
+
+    response = start(client, ticket)
+
+    assert (response.status_code, response["Location"]) == (302, page(ticket))
+    body = client.get(page(ticket)).content.decode()
+    assert 'data-node="test_sign_in"' in body
+    assert "What the checks found" in body
+    assert "<html" in body
+
+
+def test_htmx_swaps_the_panel_partial(desk):
+    client, ticket, _ = desk
+
+    response = start(client, ticket, **HTMX)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<section id="guide-panel"')
+    assert "<html" not in body
+    assert response["HX-Trigger"] == "ticket-changed"
+
+
+def test_a_verify_polls_every_two_seconds_and_stops_with_286(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    advance = reverse("troubleshooting:advance", kwargs={"pk": session.pk})
+    poll = reverse("troubleshooting:poll", kwargs={"pk": session.pk})
+
+    response = client.post(advance, {"node": "test_sign_in"}, **HTMX)
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+    assert client.get(poll, **HTMX).status_code == 200
+    clock.advance(timedelta(minutes=10))
+    response = client.get(poll, **HTMX)
+
+    assert response.status_code == 286
+    assert 'data-node="ask_notifications"' in response.content.decode()
+
+
+def test_answer_then_go_back_without_js(desk):
+    client, ticket, _user = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    advance = reverse("troubleshooting:advance", kwargs={"pk": session.pk})
+    client.post(advance, {"node": "test_sign_in"})
+    clock.advance(timedelta(minutes=10))
+    client.get(reverse("troubleshooting:poll", kwargs={"pk": session.pk}))
+
+    response = client.post(advance, {"node": "ask_notifications", "value": "true"})
+    assert response.status_code == 302
+    answered = session.steps.get(node="ask_notifications")
+    response = client.post(
+        reverse("troubleshooting:back", kwargs={"pk": session.pk}),
+        {"sequence": answered.sequence},
+    )
+
+    assert response.status_code == 302
+    body = client.get(page(ticket)).content.decode()
+    assert 'data-node="ask_notifications"' in body
+    assert "guide-step-superseded" in body
+    stale = client.post(advance, {"node": "reinstall", "value": "done"}, follow=True)
+    assert "The session has moved on" in stale.content.decode()
+
+
+def test_the_card_view_query_count_does_not_grow_with_the_path(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+
+    with CaptureQueriesContext(connection) as first:
+        client.get(page(ticket), **HTMX)
+    client.post(
+        reverse("troubleshooting:advance", kwargs={"pk": session.pk}), {"node": "test_sign_in"}
+    )
+    clock.advance(timedelta(minutes=10))
+    client.get(reverse("troubleshooting:poll", kwargs={"pk": session.pk}))
+    assert session.steps.count() == 9
+    with CaptureQueriesContext(connection) as later:
+        client.get(page(ticket), **HTMX)
+
+    assert (len(first), len(later)) == (11, 11)

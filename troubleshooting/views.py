@@ -1,0 +1,238 @@
+"""The guided-session wizard: one card per node, the path so far beside it.
+
+Plain forms with post/redirect/get work without JavaScript; with htmx every form swaps the
+panel partial (`{% partialdef panel %}` in troubleshooting/_session_panel.html) in place.
+A verify or identity push waits for the end user: the card polls every 2 s and the poll
+answers 286 (htmx stops polling) once the wait is over. A bypass code is the one thing
+never redirected to: it is rendered once, straight from the POST that issued it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from enrollment import services as recovery
+from enrollment.models import Application
+from enrollment.services.identity import phone_numbers_of_record, push_devices
+from helpdesk.models import Ticket
+from helpdesk.permissions import end_user_in_scope
+from helpdesk.roles import Capability
+from troubleshooting import engine
+from troubleshooting.models import GuidedSession
+from troubleshooting.schema import ActionNode, QuestionNode
+from troubleshooting.selectors import playbook_definition, session_latest_for_ticket
+from troubleshooting.sessions import (
+    SessionError,
+    session_abandon,
+    session_advance,
+    session_go_back,
+    session_poll,
+    session_start,
+)
+
+# htmx stops polling when a response carries this status.
+STOP_POLLING = 286
+
+PANEL = "troubleshooting/_session_panel.html"
+
+
+def _require(request: HttpRequest) -> None:
+    if not request.user.has_capability(Capability.WORK_TICKETS):
+        raise PermissionDenied
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _ticket_visible(request: HttpRequest, ticket_pk: int) -> Ticket:
+    ticket = Ticket.objects.select_related("end_user").filter(pk=ticket_pk).first()
+    if ticket is None or not end_user_in_scope(request.user, ticket.end_user_id):
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def _session_visible(request: HttpRequest, pk: int) -> GuidedSession:
+    session = (
+        GuidedSession.objects.select_related("version__playbook", "ticket__end_user")
+        .filter(pk=pk)
+        .first()
+    )
+    if session is None or not end_user_in_scope(request.user, session.ticket.end_user_id):
+        raise Http404("No such session.")
+    return session
+
+
+def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """Everything the panel shows (marked by `guide=True`)."""
+    session = session_latest_for_ticket(ticket.pk)
+    context: dict[str, Any] = {"guide": True, "ticket": ticket, "session": session}
+    if session is None:
+        context["applications"] = list(
+            Application.objects.order_by("name").values_list("name", flat=True)
+        )
+    else:
+        definition = playbook_definition(session.version)
+        steps = list(session.steps.select_related("actor").order_by("sequence"))
+        current = [s for s in steps if s.superseded_at is None]
+        state = engine.SessionState.from_dict(session.state)
+        node = definition.node(state.node)
+        context.update(
+            definition=definition,
+            steps=steps,
+            current_steps=current,
+            node=node,
+            state=state,
+            pending=session.state.get("pending"),
+            # The checks and decisions that ran since the last answered node.
+            evidence=_recent_automatic(current),
+        )
+        if isinstance(node, QuestionNode):
+            context["options"] = [
+                (engine.answer_key(option.value), option.label) for option in node.options
+            ]
+        if session.is_active and isinstance(node, ActionNode) and node.action == "verify_identity":
+            end_user = session.ticket.end_user
+            context.update(
+                numbers=phone_numbers_of_record(end_user),
+                push_devices=push_devices(end_user),
+                identity_current=recovery.identity_current(session.ticket),
+            )
+    context.update(extra)
+    return context
+
+
+def _recent_automatic(current: list) -> list:
+    recent = []
+    for step in reversed(current):
+        if step.kind not in ("check", "decide"):
+            break
+        recent.append(step)
+    return list(reversed(recent))
+
+
+def _render_panel(
+    request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    template = f"{PANEL}#panel" if _wants_partial(request) else "troubleshooting/session.html"
+    return render(request, template, panel_context(request, ticket, **extra), status=status)
+
+
+def _after_post(request: HttpRequest, ticket: Ticket, error: str = "") -> HttpResponse:
+    if _wants_partial(request):
+        response = _render_panel(request, ticket, error=error)
+        response["HX-Trigger"] = "ticket-changed"
+        return response
+    if error:
+        messages.error(request, error)
+    return redirect("troubleshooting:ticket", ticket_pk=ticket.pk)
+
+
+@require_GET
+@login_required
+def ticket_session(request: HttpRequest, ticket_pk: int) -> HttpResponse:
+    """The ticket's guided session: start, the current card, or how it ended."""
+    _require(request)
+    ticket = _ticket_visible(request, ticket_pk)
+    return _render_panel(request, ticket)
+
+
+@require_POST
+@login_required
+def start(request: HttpRequest, ticket_pk: int) -> HttpResponse:
+    _require(request)
+    ticket = _ticket_visible(request, ticket_pk)
+    application = request.POST.get("application", "").strip()
+    if application and not Application.objects.filter(name=application).exists():
+        return _after_post(request, ticket, "Choose an application from the list.")
+    try:
+        session_start(actor=request.user, ticket=ticket, application=application)
+    except SessionError as exc:
+        return _after_post(request, ticket, str(exc))
+    return _after_post(request, ticket)
+
+
+_INPUTS = ("reason", "method", "phone_number", "device_id", "passcode", "note")
+
+
+@require_POST
+@login_required
+def advance(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answers or runs the card's node (`node` names it, so a stale form is refused)."""
+    _require(request)
+    session = _session_visible(request, pk)
+    inputs: dict[str, Any] = {name: request.POST.get(name, "") for name in _INPUTS}
+    inputs["confirmed"] = request.POST.get("confirmed") == "on"
+    try:
+        driver = session_advance(
+            actor=request.user,
+            session=session,
+            node=request.POST.get("node") or None,
+            value=request.POST.get("value") or None,
+            inputs=inputs,
+        )
+    except SessionError as exc:
+        return _after_post(request, session.ticket, str(exc))
+    code = getattr(driver, "revealed_code", None)
+    if code:
+        # Shown once, from this response only; never stored, never redirected to.
+        response = _render_panel(request, session.ticket, bypass_code=code)
+        response["Cache-Control"] = "no-store"
+        return response
+    return _after_post(request, session.ticket)
+
+
+@require_GET
+@login_required
+def poll(request: HttpRequest, pk: int) -> HttpResponse:
+    """Whether the end user answered: the panel, 286 once the wait is over."""
+    _require(request)
+    session = _session_visible(request, pk)
+    waiting = False
+    error = ""
+    if session.is_active:
+        try:
+            waiting = session_poll(actor=request.user, session=session)
+        except SessionError as exc:
+            error = str(exc)
+    if not _wants_partial(request):
+        return redirect("troubleshooting:ticket", ticket_pk=session.ticket_id)
+    return _render_panel(
+        request, session.ticket, status=200 if waiting else STOP_POLLING, error=error
+    )
+
+
+@require_POST
+@login_required
+def back(request: HttpRequest, pk: int) -> HttpResponse:
+    """Goes back to an earlier step to answer it again (later steps are superseded)."""
+    _require(request)
+    session = _session_visible(request, pk)
+    try:
+        sequence = int(request.POST.get("sequence", ""))
+        session_go_back(actor=request.user, session=session, sequence=sequence)
+    except ValueError:
+        return _after_post(request, session.ticket, "Choose a step to go back to.")
+    except SessionError as exc:
+        return _after_post(request, session.ticket, str(exc))
+    return _after_post(request, session.ticket)
+
+
+@require_POST
+@login_required
+def abandon(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    session = _session_visible(request, pk)
+    try:
+        session_abandon(actor=request.user, session=session, reason=request.POST.get("reason", ""))
+    except SessionError as exc:
+        return _after_post(request, session.ticket, str(exc))
+    return _after_post(request, session.ticket)
