@@ -59,6 +59,12 @@ NAV_ITEMS: list[NavItem] = [
         "What applies to one end user signing in, and which policy says so.",
     ),
     NavItem(
+        "Staff",
+        "helpdesk:staff-list",
+        Capability.MANAGE_STAFF,
+        "Staff accounts, their roles and administrative units.",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         Capability.DJANGO_ADMIN,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk.views import audit, auth, home, tickets
+from helpdesk.views import audit, auth, home, staff, tickets
 
 helpdesk_patterns = [
     path("", home.home, name="home"),
@@ -20,6 +20,15 @@ helpdesk_patterns = [
     path("audit/", audit.audit_review, name="audit-review"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
+    path("staff/", staff.staff_list, name="staff-list"),
+    path("staff/new/", staff.staff_create, name="staff-create"),
+    path("staff/<int:pk>/", staff.staff_detail, name="staff-detail"),
+    path("staff/<int:pk>/role/", staff.staff_role, name="staff-role"),
+    path("staff/<int:pk>/units/", staff.staff_units, name="staff-units"),
+    path("staff/<int:pk>/deactivate/", staff.staff_deactivate, name="staff-deactivate"),
+    path("staff/units/", staff.unit_list, name="unit-list"),
+    path("staff/units/new/", staff.unit_create, name="unit-create"),
+    path("staff/units/<int:pk>/", staff.unit_edit, name="unit-edit"),
 ]
 
 urlpatterns = [

@@ -170,3 +170,96 @@ ENTRIES += [
         check=_verified,
     ),
 ]
+
+
+# --- Staff and administrative units ---------------------------------------------------------------
+
+_STAFF_MANAGERS = roles("owner", "administrator")
+
+
+def _staff_target(world):
+    from tests.factories import StaffFactory
+
+    return {"pk": StaffFactory(username="matrix-target", role="helpdesk").pk}
+
+
+def _matrix_unit(world):
+    from tests.factories import AdministrativeUnitFactory
+
+    return {"pk": AdministrativeUnitFactory(name="Matrix edit unit").pk}
+
+
+def _last_staff_event_by(action):
+    def check(response, world, staff):
+        from helpdesk.models import TicketEvent
+
+        last = TicketEvent.objects.filter(kind="admin.staff_changed").order_by("-id").first()
+        assert (last.actor_id, last.payload["action"]) == (staff.pk, action)
+
+    return check
+
+
+def _shows_temporary_password(response, world, staff):
+    assert "Temporary password" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    _last_staff_event_by("created")(response, world, staff)
+
+
+ENTRIES += [
+    Entry("helpdesk:staff-list", _STAFF_MANAGERS),
+    Entry("helpdesk:staff-create", _STAFF_MANAGERS),
+    Entry(
+        "helpdesk:staff-create",
+        _STAFF_MANAGERS,
+        method="post",
+        data=lambda w: {"username": "matrix-new", "role": "helpdesk"},
+        check=_shows_temporary_password,
+    ),
+    Entry("helpdesk:staff-detail", _STAFF_MANAGERS, kwargs=_staff_target),
+    Entry(
+        "helpdesk:staff-role",
+        _STAFF_MANAGERS,
+        method="post",
+        kwargs=_staff_target,
+        data=lambda w: {"role": "read_only"},
+        ok_status=(302,),
+        check=_last_staff_event_by("role_changed"),
+    ),
+    Entry(
+        "helpdesk:staff-units",
+        _STAFF_MANAGERS,
+        method="post",
+        kwargs=_staff_target,
+        data=lambda w: {"units": [_matrix_unit(w)["pk"]]},
+        ok_status=(302,),
+        check=_last_staff_event_by("units_changed"),
+    ),
+    Entry(
+        "helpdesk:staff-deactivate",
+        _STAFF_MANAGERS,
+        method="post",
+        kwargs=_staff_target,
+        ok_status=(302,),
+        check=_last_staff_event_by("deactivated"),
+    ),
+    Entry("helpdesk:unit-list", _STAFF_MANAGERS),
+    Entry("helpdesk:unit-create", _STAFF_MANAGERS),
+    Entry(
+        "helpdesk:unit-create",
+        _STAFF_MANAGERS,
+        method="post",
+        data=lambda w: {"name": "Matrix new unit", "groups": [w.in_scope_group.pk]},
+        ok_status=(302,),
+        check=_last_staff_event_by("unit_created"),
+    ),
+    Entry("helpdesk:unit-edit", _STAFF_MANAGERS, kwargs=_matrix_unit),
+    Entry(
+        "helpdesk:unit-edit",
+        _STAFF_MANAGERS,
+        method="post",
+        kwargs=_matrix_unit,
+        data=lambda w: {"name": "Matrix renamed unit", "groups": [w.in_scope_group.pk]},
+        ok_status=(302,),
+        check=_last_staff_event_by("unit_updated"),
+    ),
+]

@@ -1,0 +1,57 @@
+"""Forms of the staff and administrative-unit pages: input parsing only. Who may give which
+role is helpdesk.permissions' rule; the role fields offer exactly those roles."""
+
+from typing import Any
+
+from django import forms
+
+from enrollment.models import Group
+from helpdesk.models import AdministrativeUnit, Staff
+from helpdesk.permissions import assignable_roles
+
+
+def _units_field() -> forms.ModelMultipleChoiceField:
+    return forms.ModelMultipleChoiceField(
+        queryset=AdministrativeUnit.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Administrative units",
+        help_text="Staff in no unit see every end user.",
+    )
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=())
+    units = _units_field()
+
+    def __init__(self, *args: Any, actor: Staff, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = assignable_roles(actor)
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=(), label="Role")
+
+    def __init__(self, *args: Any, actor: Staff, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = assignable_roles(actor)
+
+
+class StaffUnitsForm(forms.Form):
+    units = _units_field()
+
+
+class UnitForm(forms.Form):
+    name = forms.CharField(max_length=150)
+    description = forms.CharField(max_length=300, required=False)
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Groups",
+        help_text="Staff bound to the unit see and act on these groups' end users only.",
+    )

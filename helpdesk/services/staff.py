@@ -1,0 +1,350 @@
+"""Staff accounts and administrative units: creating staff, changing roles, binding units,
+deactivating, and editing units.
+
+Every write checks the actor first (MANAGE_STAFF, and the shared rank rule in
+helpdesk.permissions), then writes its change and one event on the "admin" audit stream
+in the same transaction, with the old and new value of what changed.
+
+Rules beyond the capability:
+- a role is given only if helpdesk.permissions.can_assign_role allows it (an owner any
+  role; anyone else only roles strictly below their own);
+- a staff member is changed only if can_manage_staff_member allows it (an owner anyone;
+  anyone else only staff strictly below their own rank, never themselves);
+- nobody changes their own role, owners included (another owner must);
+- nobody deactivates themselves, and the last active owner is never deactivated.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pydantic import Field
+
+from enrollment.models import Group
+from helpdesk.enums import EventKind
+from helpdesk.models import AdministrativeUnit, Staff
+from helpdesk.permissions import can_assign_role, can_manage_staff_member
+from helpdesk.roles import Capability, Role
+from helpdesk.services.audit import Payload, audit_event_record
+
+AUDIT_STREAM = "admin"
+# 16 URL-safe characters (96 bits): typed once by a person, long enough that guessing is moot.
+TEMPORARY_PASSWORD_BYTES = 12
+
+
+class StaffChange(Payload):
+    old: Any = None
+    new: Any = None
+
+
+class StaffChangedPayload(Payload):
+    # created | role_changed | units_changed | deactivated | unit_created | unit_updated
+    action: str
+    subject: str  # "staff" or "unit"
+    target_id: int
+    target: str  # username or unit name at the time, so the trail reads on its own
+    by: str
+    changes: dict[str, StaffChange] = Field(default_factory=dict)
+
+
+# Like the policy events, validated here; the audit layer keeps its open placeholder for
+# this kind until tests/helpdesk/test_audit.py stops appending free-form staff payloads.
+
+
+@dataclass(frozen=True)
+class StaffCreated:
+    staff: Staff
+    # Shown once to the creator, never stored in clear or written to the trail.
+    temporary_password: str
+
+
+def _record(
+    actor: Staff,
+    *,
+    action: str,
+    subject: str,
+    target_id: int,
+    target: str,
+    changes: dict[str, tuple[Any, Any]],
+) -> None:
+    audit_event_record(
+        stream=AUDIT_STREAM,
+        kind=EventKind.STAFF_CHANGED,
+        actor=actor,
+        payload=StaffChangedPayload(
+            action=action,
+            subject=subject,
+            target_id=target_id,
+            target=target,
+            by=actor.username,
+            changes={
+                key: StaffChange(old=old, new=new) for key, (old, new) in sorted(changes.items())
+            },
+        ),
+    )
+
+
+def _require_manage_staff(actor: Staff) -> None:
+    if not actor.has_capability(Capability.MANAGE_STAFF):
+        raise PermissionDenied("Managing staff needs the manage-staff capability.")
+
+
+def _require_may_change(actor: Staff, target: Staff) -> None:
+    _require_manage_staff(actor)
+    if not can_manage_staff_member(actor, target):
+        raise PermissionDenied(
+            "Only an owner changes their own account or staff at or above their own rank."
+        )
+
+
+def _require_may_assign(actor: Staff, role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose one of the roles."})
+    if not can_assign_role(actor, role):
+        raise PermissionDenied(
+            f"You cannot give the role {Role(role).label}: only an owner gives a role at or "
+            "above their own."
+        )
+
+
+def _unit_names(units: list[AdministrativeUnit] | Any) -> list[str]:
+    return sorted(unit.name for unit in units)
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    actor: Staff,
+    username: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    units: list[AdministrativeUnit] | None = None,
+) -> StaffCreated:
+    """Creates an active staff account with a random temporary password.
+
+    The new staff member signs in with it and, having no TOTP device yet, is taken to set
+    up their authenticator app before anything else (helpdesk.views.auth). Side effects: the
+    Staff row, its unit bindings, an "admin.staff_changed" event (action "created"; the
+    password is never recorded). Raises PermissionDenied without MANAGE_STAFF or for a role
+    the actor may not give, ValidationError for a username already taken."""
+    _require_manage_staff(actor)
+    _require_may_assign(actor, role)
+    username = username.strip()
+    if not username:
+        raise ValidationError({"username": "Give a username."})
+    if Staff.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": f"The username “{username}” is taken."})
+    password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+    staff = Staff(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        is_active=True,
+    )
+    staff.set_password(password)
+    staff.save()
+    units = list(units or [])
+    staff.administrative_units.set(units)
+    _record(
+        actor,
+        action="created",
+        subject="staff",
+        target_id=staff.pk,
+        target=staff.username,
+        changes={
+            "role": (None, role),
+            "units": (None, _unit_names(units)),
+            "name": (None, staff.get_full_name()),
+            "email": (None, email),
+        },
+    )
+    return StaffCreated(staff, password)
+
+
+@transaction.atomic
+def staff_change_role(*, actor: Staff, target: Staff, role: str) -> bool:
+    """Gives `target` a new role. Returns False (and records nothing) when it is unchanged.
+
+    Side effects: the role column and an "admin.staff_changed" event (action
+    "role_changed"). Raises PermissionDenied when the actor changes their own role, may not
+    change `target`, or may not give `role`; ValidationError for an unknown role."""
+    _require_manage_staff(actor)
+    if target.pk == actor.pk:
+        raise PermissionDenied("Nobody changes their own role; ask another owner.")
+    locked = Staff.objects.select_for_update().get(pk=target.pk)
+    _require_may_change(actor, locked)
+    _require_may_assign(actor, role)
+    if locked.role == role:
+        return False
+    old = locked.role
+    locked.role = role
+    locked.save(update_fields=["role"])
+    target.role = role
+    _record(
+        actor,
+        action="role_changed",
+        subject="staff",
+        target_id=locked.pk,
+        target=locked.username,
+        changes={"role": (old, role)},
+    )
+    return True
+
+
+@transaction.atomic
+def staff_set_units(*, actor: Staff, target: Staff, units: list[AdministrativeUnit]) -> bool:
+    """Binds `target` to exactly `units` (none = unrestricted). Returns whether anything
+    changed. Side effects: the bindings and an "admin.staff_changed" event (action
+    "units_changed"). Raises PermissionDenied when the actor may not change `target`."""
+    locked = Staff.objects.select_for_update().get(pk=target.pk)
+    _require_may_change(actor, locked)
+    old = _unit_names(locked.administrative_units.all())
+    new = _unit_names(units)
+    if old == new:
+        return False
+    locked.administrative_units.set(units)
+    _record(
+        actor,
+        action="units_changed",
+        subject="staff",
+        target_id=locked.pk,
+        target=locked.username,
+        changes={"units": (old, new)},
+    )
+    return True
+
+
+def is_last_active_owner(staff: Staff) -> bool:
+    return (
+        staff.role == Role.OWNER
+        and staff.is_active
+        and not Staff.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=staff.pk).exists()
+    )
+
+
+@transaction.atomic
+def staff_deactivate(*, actor: Staff, target: Staff) -> bool:
+    """Switches `target`'s account off: they can no longer sign in, and a session they hold
+    stops working at its next request (inactive staff are not authenticated). Their history
+    stays. Returns False when already inactive.
+
+    Side effects: is_active, their TOTP devices removed (a reactivated account enrolls
+    afresh), an "admin.staff_changed" event (action "deactivated"). Raises PermissionDenied
+    for oneself, for staff the actor may not change, and for the last active owner."""
+    _require_manage_staff(actor)
+    if target.pk == actor.pk:
+        raise PermissionDenied("Nobody deactivates their own account.")
+    # Owners are locked together so two owners deactivating each other cannot both succeed.
+    list(Staff.objects.select_for_update().filter(role=Role.OWNER).values_list("pk"))
+    locked = Staff.objects.select_for_update().get(pk=target.pk)
+    _require_may_change(actor, locked)
+    if is_last_active_owner(locked):
+        raise PermissionDenied("The last active owner cannot be deactivated.")
+    if not locked.is_active:
+        return False
+    locked.is_active = False
+    locked.save(update_fields=["is_active"])
+    target.is_active = False
+    TOTPDevice.objects.filter(user=locked).delete()
+    _record(
+        actor,
+        action="deactivated",
+        subject="staff",
+        target_id=locked.pk,
+        target=locked.username,
+        changes={"active": (True, False)},
+    )
+    return True
+
+
+# --- Administrative units ------------------------------------------------------------------------
+
+
+def _check_unit(name: str, groups: list[Group], instance: AdministrativeUnit | None) -> str:
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Give the unit a name."
+    else:
+        others = AdministrativeUnit.objects.filter(name__iexact=name)
+        if instance is not None:
+            others = others.exclude(pk=instance.pk)
+        if others.exists():
+            errors["name"] = f"There is already a unit called “{name}”."
+    if not groups:
+        # A unit with no groups would leave its staff seeing nobody at all.
+        errors["groups"] = "Choose at least one group: staff in the unit see these groups' users."
+    if errors:
+        raise ValidationError(errors)
+    return name
+
+
+@transaction.atomic
+def unit_create(
+    *, actor: Staff, name: str, groups: list[Group], description: str = ""
+) -> AdministrativeUnit:
+    """Creates an administrative unit over `groups`. Side effects: the unit and an
+    "admin.staff_changed" event (subject "unit", action "unit_created"). Raises
+    PermissionDenied without MANAGE_STAFF, ValidationError for a taken name or no groups."""
+    _require_manage_staff(actor)
+    name = _check_unit(name, groups, None)
+    unit = AdministrativeUnit.objects.create(name=name, description=description)
+    unit.groups.set(groups)
+    _record(
+        actor,
+        action="unit_created",
+        subject="unit",
+        target_id=unit.pk,
+        target=unit.name,
+        changes={
+            "name": (None, name),
+            "description": (None, description),
+            "groups": (None, sorted(g.name for g in groups)),
+        },
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_update(
+    *,
+    actor: Staff,
+    unit: AdministrativeUnit,
+    name: str,
+    groups: list[Group],
+    description: str = "",
+) -> bool:
+    """Renames a unit, changes its description and its groups. Returns whether anything
+    changed. Side effects: the unit and, when changed, an "admin.staff_changed" event
+    (action "unit_updated") with old and new values. Raises as unit_create."""
+    _require_manage_staff(actor)
+    locked = AdministrativeUnit.objects.select_for_update().get(pk=unit.pk)
+    name = _check_unit(name, groups, locked)
+    before = {
+        "name": locked.name,
+        "description": locked.description,
+        "groups": sorted(g.name for g in locked.groups.all()),
+    }
+    after = {"name": name, "description": description, "groups": sorted(g.name for g in groups)}
+    changes = {key: (before[key], after[key]) for key in after if before[key] != after[key]}
+    if not changes:
+        return False
+    locked.name, locked.description = name, description
+    locked.save(update_fields=["name", "description"])
+    locked.groups.set(groups)
+    _record(
+        actor,
+        action="unit_updated",
+        subject="unit",
+        target_id=locked.pk,
+        target=locked.name,
+        changes=changes,
+    )
+    return True
