@@ -109,3 +109,11 @@ def test_simulate_case_names_a_bad_file(tmp_path: Path):
 def test_simulate_case_names_a_missing_file(tmp_path: Path):
     with pytest.raises(CommandError, match=r"nowhere\.yaml"):
         simulate(tmp_path / "nowhere.yaml")
+
+
+def test_simulate_case_names_a_complaint_without_a_playbook():
+    path = SCENARIO_DIR / "clock-skew.yaml"
+    assert read_scenario(path).complaint not in ("enrollment_failure", "missing_prompt")
+
+    with pytest.raises(CommandError, match=r"clock-skew\.yaml: No playbook is published"):
+        simulate(path)

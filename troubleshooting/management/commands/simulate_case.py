@@ -26,6 +26,7 @@ from authsim.scenarios import ScenarioError, read_scenario
 from authsim.world import load_scenario
 from enrollment.mfa import SignInAttempt
 from enrollment.models import EndUser
+from troubleshooting.sessions import SessionError
 from troubleshooting.simulation import simulation_staff, work_case
 
 
@@ -113,8 +114,9 @@ class Command(BaseCommand):
             try:
                 reports.append(simulate_file(path))
             except ScenarioError as exc:
-                raise CommandError(f"{path}: bad scenario file: {exc}") from None
-            except CommandError as exc:
+                message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+                raise CommandError(f"bad scenario file {message}") from None
+            except (CommandError, SessionError) as exc:
                 raise CommandError(f"{path}: {exc}") from None
             except Exception as exc:
                 self.stderr.write(traceback.format_exc())
