@@ -292,9 +292,24 @@ def _identity_verified(method: str, verification_id: int | None) -> runner.NodeR
     )
 
 
+def _shown(session: GuidedSession, step: runner.Step, state: engine.SessionState):
+    """The options as the card showed them (branch and label) and, for a question, the
+    answer under its fact name: a record that reads the same after the playbook changed."""
+    node = _definition(session).node(step.node)
+    facts = dict(step.facts)
+    if isinstance(node, QuestionNode):
+        labels = {engine.answer_key(option.value): option.label for option in node.options}
+        facts[node.fact] = state.facts.get(node.fact)
+    else:
+        labels = {}
+    options = [{"branch": branch, "label": labels.get(branch, branch)} for branch in step.options]
+    return options, facts
+
+
 def _record_step(
     session: GuidedSession, actor: Staff, step: runner.Step, state: engine.SessionState
 ) -> StepRecord:
+    options, facts = _shown(session, step, state)
     with transaction.atomic():
         locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
         last = locked.steps.aggregate(last=Max("sequence"))["last"] or 0
@@ -305,11 +320,11 @@ def _record_step(
             kind=step.kind,
             title=step.title,
             prompt=step.prompt,
-            options=step.options,
+            options=options,
             branch=step.branch,
             target=step.target,
             evidence=step.evidence,
-            facts=step.facts,
+            facts=facts,
             condition_inputs=step.condition_inputs,
             error=step.error or "",
             actor=actor,

@@ -118,6 +118,15 @@ def test_a_verify_waits_for_the_push_then_the_case_is_fixed_and_resolved(case):
     assert session.state["node"] == "ask_notifications"
 
     session_advance(actor=technician, session=session, node="ask_notifications", value="false")
+    answered = session_steps(session)[-1]
+    assert (answered.options, answered.facts, answered.prompt.startswith("In the phone")) == (
+        [
+            {"branch": "true", "label": "Yes, they are on"},
+            {"branch": "false", "label": "No, they are off"},
+        ],
+        {"notifications_enabled": False},
+        True,
+    )
     assert caller.perform("enable_notifications", end_user_id=user.pk).ok
     session_advance(actor=technician, session=session, node="enable_notifications", value="done")
     session_advance(actor=technician, session=session, node=session.state["node"])
