@@ -460,7 +460,9 @@ def policy_update(*, actor: Staff, policy: Policy, data: PolicyInput) -> PolicyS
     _require(actor)
     # Lock the row so two editors saving at once record a truthful "old" each.
     locked = (
-        Policy.objects.select_for_update().select_related("application", "group").get(pk=policy.pk)
+        Policy.objects.select_for_update(of=("self",))
+        .select_related("application", "group")
+        .get(pk=policy.pk)
     )
     policy_validate(
         scope=locked.scope,
@@ -488,7 +490,9 @@ def policy_delete(*, actor: Staff, policy: Policy) -> None:
     ValidationError for the global policy, which every other policy inherits from."""
     _require(actor)
     locked = (
-        Policy.objects.select_for_update().select_related("application", "group").get(pk=policy.pk)
+        Policy.objects.select_for_update(of=("self",))
+        .select_related("application", "group")
+        .get(pk=policy.pk)
     )
     if locked.scope == PolicyScope.GLOBAL:
         raise ValidationError("The global policy cannot be deleted; change its settings instead.")
