@@ -217,3 +217,11 @@ class StepRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.sequence} {self.node}[{self.branch}]"
+
+    @property
+    def branch_label(self) -> str:
+        """The branch as the card labelled it (a question's option label)."""
+        for option in self.options:
+            if isinstance(option, dict) and option.get("branch") == self.branch:
+                return option.get("label") or self.branch
+        return self.branch

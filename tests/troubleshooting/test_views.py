@@ -122,6 +122,7 @@ def test_answer_then_go_back_without_js(desk):
     body = client.get(page(ticket)).content.decode()
     assert 'data-node="ask_notifications"' in body
     assert "guide-step-superseded" in body
+    assert '<span class="badge">Yes, they are on</span>' in body
     stale = client.post(advance, {"node": "reinstall", "value": "done"}, follow=True)
     assert "The session has moved on" in stale.content.decode()
 
