@@ -1,6 +1,7 @@
 """The wizard over HTTP: plain forms with post/redirect/get, htmx partial swaps, the poll
 that stops with 286, going back, the ticket-page include, and the card's query count."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from enrollment import clock
+from enrollment.models import ApprovalRequest
+from enrollment.services import approval_decide
 from helpdesk.enums import Category, Channel
 from helpdesk.roles import Role
 from helpdesk.services.tickets import ticket_open
@@ -144,3 +147,48 @@ def test_the_card_view_query_count_does_not_grow_with_the_path(desk):
         client.get(page(ticket), **HTMX)
 
     assert (len(first), len(later)) == (11, 11)
+
+
+def test_supervisor_identity_then_a_bypass_code_shown_once_and_verified(client_for):
+    playbook_sync_from_files()
+    _, user = load("authenticator-disabled")  # no phone number of record: no callback
+    technician = make_staff(Role.HELPDESK, username="tina.tech")
+    supervisor = make_staff(Role.SUPERVISOR, username="sam.super")
+    ticket = ticket_open(
+        actor=technician,
+        end_user=user,
+        subject="No prompt",
+        category=Category.MISSING_PROMPT,
+        channel=Channel.PHONE,
+    )
+    client = client_for(technician)
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    advance = reverse("troubleshooting:advance", kwargs={"pk": session.pk})
+    poll = reverse("troubleshooting:poll", kwargs={"pk": session.pk})
+    body = client.get(page(ticket)).content.decode()
+    assert 'data-node="identity_disabled"' in body
+    assert "The directory has no phone number for this user." in body
+
+    client.post(advance, {"node": "identity_disabled", "method": "supervisor"})
+    assert client.get(poll, **HTMX).status_code == 200
+    approval = ApprovalRequest.objects.get(ticket=ticket)
+    approval_decide(actor=supervisor, approval=approval, approve=True, reason="I know her")
+    assert client.get(poll, **HTMX).status_code == 286
+    client.post(advance, {"node": "reenroll_disabled", "reason": "Disabled in a clean-up"})
+    client.post(advance, {"node": "scan", "value": "not_done"})
+    shown = client.post(advance, {"node": "bypass"})
+    code = re.search(r'<code class="guide-code">(\w+)</code>', shown.content.decode()).group(1)
+
+    assert shown["Cache-Control"] == "no-store"
+    assert code not in client.get(page(ticket)).content.decode()
+    assert not session.steps.filter(evidence__icontains=code).exists()
+    client.post(advance, {"node": "verify_bypass", "passcode": code})
+    session.refresh_from_db()
+    assert (session.status, session.outcome, session.root_causes) == (
+        "ended",
+        "bypass_issued",
+        ["authenticator_disabled"],
+    )
+    identity = session.steps.get(node="identity_disabled")
+    assert (identity.branch, identity.facts) == ("verified", {"identity_verified_by": "supervisor"})
