@@ -225,6 +225,8 @@ def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             saved = policy_update(actor=request.user, policy=policy, data=form.to_input())
+        except Policy.DoesNotExist:
+            raise Http404("The policy was deleted meanwhile.") from None
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -247,6 +249,8 @@ def policy_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     label = _policy_label(policy)
     try:
         policy_delete(actor=request.user, policy=policy)
+    except Policy.DoesNotExist:
+        raise Http404("The policy was deleted meanwhile.") from None
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("enrollment:policy-edit", pk=policy.pk)

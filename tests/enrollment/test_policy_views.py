@@ -380,3 +380,38 @@ def test_owner_is_not_limited_by_units(client_for):
     AdministrativeUnitFactory(name="Owner unit", groups=[GroupFactory(name="A")], staff=[owner])
     user = EndUserFactory(groups=[GroupFactory(name="B")])
     assert _explain(client_for(owner), end_user=user.pk).status_code == 200
+
+
+def test_create_group_policy_with_priority_and_edit_it(client_for, administrator):
+    contractors = GroupFactory(name="Contractors")
+    client = client_for(administrator)
+
+    client.post(
+        reverse("enrollment:policy-create"),
+        {"scope": "group", "group": contractors.pk, "priority": "10", "resend_limit": "1"},
+    )
+
+    policy = Policy.objects.get(group=contractors)
+    assert (policy.scope, policy.priority, policy.resend_limit) == ("group", 10, 1)
+    page = client.get(_edit_url(policy))
+    assert "priority" in page.context["form"].fields
+    assert "Group: Contractors" in page.content.decode()
+
+
+def test_global_and_application_policies_have_no_priority_field(client_for, administrator):
+    policy = PolicyFactory(scope="global")
+    page = client_for(administrator).get(_edit_url(policy))
+    assert "priority" not in page.context["form"].fields
+
+
+def test_navigation_offers_policies_to_administrators_and_the_explorer_to_user_managers(
+    client_for, administrator, user_manager, technician
+):
+    def labels(staff):
+        response = client_for(staff).get(reverse("helpdesk:home"))
+        return {item["label"] for item in response.context["nav_items"]}
+
+    assert {"Policies", "Policy explorer", "Staff"} <= labels(administrator)
+    assert {"Policies", "Staff"} & labels(user_manager) == set()
+    assert "Policy explorer" in labels(user_manager)
+    assert {"Policies", "Policy explorer", "Staff"} & labels(technician) == set()
