@@ -9,7 +9,6 @@ the engine and the checks never see it."""
 from __future__ import annotations
 
 from authsim import caller
-from authsim.models import Folder, MessageKind, SimDevice
 from enrollment import services as recovery
 from enrollment.mfa import get_mfa_service
 from enrollment.models import Application, EndUser
@@ -21,6 +20,7 @@ from helpdesk.services.tickets import ticket_open
 from troubleshooting import engine, runner
 from troubleshooting.checks import CheckContext
 from troubleshooting.conf import playbook_dir
+from troubleshooting.management.commands.simulate_case import AutomatedCaller
 from troubleshooting.schema import load_playbook
 
 
@@ -47,34 +47,9 @@ class ScenarioDriver(runner.DirectoryDriver):
 
     # --- what the caller sees ------------------------------------------------------------
 
-    def _phone(self) -> SimDevice | None:
-        device = caller._device_for(self.end_user, None)
-        return caller._sim(device) if device else None
-
     def answer(self, node, state):
-        sim = self._phone()
-        if node.fact == "device_online":
-            return bool(sim and sim.reachable)
-        if node.fact == "notifications_enabled":
-            return bool(sim and sim.notifications_enabled)
-        if node.fact == "app_installed":
-            return bool(sim and sim.app_installed)
-        if node.fact == "has_device":
-            return bool(sim and not sim.lost)
-        if node.fact == "enrollment_email_received":
-            return any(
-                message.kind == MessageKind.ENROLLMENT
-                for message in caller.inbox(self.end_user, folder=Folder.INBOX)
-            )
-        if node.fact == "qr_scan_result":
-            if sim is None:
-                return "not_tried"
-            if not sim.camera_permission:
-                return "camera_blocked"
-            if not sim.reachable:
-                return "cannot_connect"
-            return "not_tried"
-        raise AssertionError(f"no ground truth for {node.fact}")
+        # The same ground truth simulate_case's automated caller answers from.
+        return AutomatedCaller(self.end_user).answer(node.fact)
 
     def instruct(self, node, state):
         with self.on_commit(execute=True):
