@@ -29,6 +29,7 @@ from enrollment.services.policy import (
     policy_cost_advisories,
     policy_create,
     policy_delete,
+    policy_history,
     policy_inherited,
     policy_resolved,
     policy_update,
@@ -162,10 +163,41 @@ def _inherited_rows(scope: str, exclude_pk: int | None) -> dict[str, str]:
     }
 
 
+def _history_rows(policy: Policy) -> list[dict[str, Any]]:
+    rows = []
+    for entry in policy_history(policy):
+        changes = [
+            f"{SETTING_LABELS.get(name, name.capitalize())}: "
+            f"{_audit_text(name, change.get('old'))} → {_audit_text(name, change.get('new'))}"
+            for name, change in entry.changes.items()
+        ]
+        rows.append(
+            {"at": entry.occurred_at, "by": entry.by, "action": entry.action, "changes": changes}
+        )
+    return rows
+
+
+def _audit_text(name: str, value: Any) -> str:
+    """A recorded (configured, not resolved) value: None is "inherit"."""
+    if value is None:
+        return "inherit"
+    if value == "unlimited" and name == "max_invalid_attempts":
+        return "no limit"
+    if value == "" and name == "min_app_version":
+        return "no minimum"
+    if name in ("exempt_groups", "permitted_groups") and value == []:
+        return "none"
+    if value == "":
+        return "(empty)"
+    return setting_text(name, value) if name in SETTING_NAMES else str(value)
+
+
 def _form_context(form: PolicyForm, policy: Policy | None, scope: str) -> dict[str, Any]:
     advisories = []
+    history: list[dict[str, Any]] = []
     if policy is not None:
         advisories = policy_cost_advisories(policy_resolved(policy))
+        history = _history_rows(policy)
     return {
         "form": form,
         "policy": policy,
@@ -174,6 +206,7 @@ def _form_context(form: PolicyForm, policy: Policy | None, scope: str) -> dict[s
         "inherited": _inherited_rows(scope, policy.pk if policy else None),
         "advisories": advisories,
         "can_delete": policy is not None and policy.scope != PolicyScope.GLOBAL,
+        "history": history,
     }
 
 

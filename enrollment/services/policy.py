@@ -25,7 +25,7 @@ from enrollment.enums import Enforcement, Method, Platform, PolicyScope
 from enrollment.models import Application, Group, Policy
 from enrollment.policy import DEFAULTS, SETTING_NAMES
 from helpdesk.enums import EventKind
-from helpdesk.models import Staff
+from helpdesk.models import Staff, TicketEvent
 from helpdesk.roles import Capability
 from helpdesk.services.audit import Payload, audit_event_record
 
@@ -572,3 +572,27 @@ def policy_cost_advisories(resolved: Mapping[str, tuple[Any, str]]) -> list[Cost
             )
         )
     return advisories
+
+
+@dataclass(frozen=True)
+class PolicyHistoryEntry:
+    occurred_at: Any
+    by: str
+    action: str
+    changes: dict[str, dict[str, Any]]
+
+
+def policy_history(policy: Policy, *, limit: int = 10) -> list[PolicyHistoryEntry]:
+    """The latest audit events about `policy`, newest first (one query)."""
+    events = TicketEvent.objects.filter(
+        stream=AUDIT_STREAM, kind=EventKind.POLICY_CHANGED, payload__policy_id=policy.pk
+    ).order_by("-id")[:limit]
+    return [
+        PolicyHistoryEntry(
+            event.occurred_at,
+            event.payload.get("by", ""),
+            event.payload.get("action", ""),
+            event.payload.get("changes", {}),
+        )
+        for event in events
+    ]

@@ -415,3 +415,19 @@ def test_navigation_offers_policies_to_administrators_and_the_explorer_to_user_m
     assert {"Policies", "Staff"} & labels(user_manager) == set()
     assert "Policy explorer" in labels(user_manager)
     assert {"Policies", "Policy explorer", "Staff"} & labels(technician) == set()
+
+
+def test_edit_page_lists_recent_changes_with_old_and_new_values(client_for, administrator):
+    policy = PolicyFactory(scope="global", resend_limit=3)
+    client = client_for(administrator)
+    client.post(_edit_url(policy), {"resend_limit": "5", "max_invalid_attempts_unlimited": "on"})
+
+    history = client.get(_edit_url(policy)).context["history"]
+
+    assert [(h["by"], h["action"], h["changes"]) for h in history] == [
+        (
+            administrator.username,
+            "updated",
+            ["Maximum invalid attempts: inherit → no limit", "Resend limit: 3 → 5"],
+        )
+    ]
