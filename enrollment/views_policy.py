@@ -169,7 +169,7 @@ def _history_rows(policy: Policy) -> list[dict[str, Any]]:
         changes = [
             f"{SETTING_LABELS.get(name, name.capitalize())}: "
             f"{_audit_text(name, change.get('old'))} → {_audit_text(name, change.get('new'))}"
-            for name, change in entry.changes.items()
+            for name, change in sorted(entry.changes.items())
         ]
         rows.append(
             {"at": entry.occurred_at, "by": entry.by, "action": entry.action, "changes": changes}
