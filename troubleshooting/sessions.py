@@ -35,7 +35,7 @@ import troubleshooting.events  # noqa: F401  (registers the session.step payload
 from enrollment import clock
 from enrollment import services as recovery
 from enrollment.enums import ApprovalStatus, VerificationStatus
-from enrollment.mfa import get_mfa_service
+from enrollment.mfa import MFAServiceError, get_mfa_service
 from enrollment.models import Application, ApprovalRequest, EndUser, IdentityVerification
 from enrollment.services.guards import RecoveryRefused
 from helpdesk.enums import EventKind, Tier
@@ -170,6 +170,10 @@ class SessionDriver(runner.DirectoryDriver):
             return runner.NodeResult("blocked", evidence={"refused": text})
         except recovery.ActivationLinkStillValid as exc:
             return runner.NodeResult("blocked", evidence={"refused": str(exc)})
+        except MFAServiceError as exc:
+            # The service did not carry it out: the playbook's error branch, not a crash.
+            logger.warning("action %s failed at the MFA service: %s", node.action, exc)
+            return runner.NodeResult("error", evidence={"error": str(exc)})
         return runner.NodeResult("done", evidence={"result": message} if message else {})
 
     def _run_recovery(self, action: str, reason: str) -> str:
@@ -248,12 +252,16 @@ class SessionDriver(runner.DirectoryDriver):
         if self.concluded is not None:
             return self.concluded
         passcode = str(self.inputs.get("passcode") or "").strip() or None
-        attempt = get_mfa_service().sign_in(
-            end_user_id=self.end_user.pk,
-            application=node.application or self.session.application or None,
-            factor=node.factor,
-            passcode=passcode,
-        )
+        try:
+            attempt = get_mfa_service().sign_in(
+                end_user_id=self.end_user.pk,
+                application=node.application or self.session.application or None,
+                factor=node.factor,
+                passcode=passcode,
+            )
+        except MFAServiceError as exc:
+            branch = "error" if "error" in node.outcomes else next(iter(node.outcomes))
+            return runner.NodeResult(branch, evidence={"error": str(exc)})
         if attempt.is_pending:
             raise Waiting({"kind": "verify", "attempt": attempt.id, "factor": attempt.factor})
         return attempt_result(node, attempt)
