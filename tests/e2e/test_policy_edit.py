@@ -11,7 +11,6 @@ from helpdesk.models import TicketEvent
 from helpdesk.roles import Role
 from tests.authsim.factories import world
 from tests.conftest import make_staff
-from tests.e2e.conftest import browser, page  # noqa: F401 - the shared browser fixtures
 from tests.factories import STAFF_PASSWORD, STAFF_TOTP_KEY_HEX
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -22,7 +21,7 @@ def _current_code() -> str:
     return pyotp.TOTP(secret).now()
 
 
-def _sign_in(page, username: str) -> None:  # noqa: F811 - the fixture, passed in
+def _sign_in(page, username: str) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
@@ -33,7 +32,7 @@ def _sign_in(page, username: str) -> None:  # noqa: F811 - the fixture, passed i
     page.wait_for_url("**/")
 
 
-def test_administrator_removes_push_and_the_next_push_sign_in_is_restricted(page):  # noqa: F811
+def test_administrator_removes_push_and_the_next_push_sign_in_is_restricted(page):
     violations: list[str] = []
     page.on(
         "console",
