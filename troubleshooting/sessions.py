@@ -516,7 +516,10 @@ def _conclusion(
 ) -> runner.NodeResult | None:
     kind = pending.get("kind")
     if kind == "verify":
-        attempt = get_mfa_service().attempt(attempt_id=pending["attempt"])
+        try:
+            attempt = get_mfa_service().attempt(attempt_id=pending["attempt"])
+        except MFAServiceError:
+            return None  # the service did not answer this time; the next poll asks again
         return None if attempt.is_pending else attempt_result(node, attempt)
     if kind == "identity_push":
         verification = IdentityVerification.objects.get(
