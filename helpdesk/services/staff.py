@@ -241,9 +241,13 @@ def staff_deactivate(*, actor: Staff, target: Staff) -> bool:
     _require_manage_staff(actor)
     if target.pk == actor.pk:
         raise PermissionDenied("Nobody deactivates their own account.")
-    # Owners are locked together so two owners deactivating each other cannot both succeed.
-    list(Staff.objects.select_for_update().filter(role=Role.OWNER).values_list("pk"))
+    # Owners are locked together, always in id order (no deadlock between two of these), so
+    # owners deactivating each other at once cannot leave nobody in charge.
+    list(Staff.objects.select_for_update().filter(role=Role.OWNER).order_by("pk").values("pk"))
     locked = Staff.objects.select_for_update().get(pk=target.pk)
+    # The actor may have been deactivated while this request waited for the lock.
+    if not Staff.objects.filter(pk=actor.pk, is_active=True).exists():
+        raise PermissionDenied("Your account has been deactivated.")
     _require_may_change(actor, locked)
     if is_last_active_owner(locked):
         raise PermissionDenied("The last active owner cannot be deactivated.")
