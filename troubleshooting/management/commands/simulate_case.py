@@ -37,8 +37,8 @@ class AutomatedCaller:
         self.end_user = end_user
 
     def _phone(self):
-        device = sim_caller._device_for(self.end_user, None)
-        return sim_caller._sim(device) if device else None
+        device = sim_caller.primary_device(self.end_user)
+        return sim_caller.device_state(device) if device else None
 
     def answer(self, fact: str) -> bool | str:
         sim = self._phone()
