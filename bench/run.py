@@ -1,0 +1,212 @@
+"""Serve the app with gunicorn on loopback against PostgreSQL and measure three pages.
+
+    .venv/bin/python bench/run.py --database-url postgres://…/helpdesk_bench
+
+Seed the database first (`manage.py seed_load`). The script signs in as the seeded
+``bench-tech`` by creating one session per client (password and TOTP steps passed), starts
+gunicorn (sync workers, one per core), then for each page warms up and drives it at a fixed
+concurrency for a fixed time (the pages take turns over several rounds), recording every
+request's latency. It prints requests/s, p50
+and p99 for the baseline page, the queue page and the ticket page, and each page's ratio to
+the baseline, as a Markdown table (and JSON with --json).
+
+The client runs on the same machine: its own CPU use is part of every measurement alike,
+which is why the ratios, not the absolute numbers, are the result.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(database_url: str, secret: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=database_url,
+        DJANGO_SECRET_KEY=secret,
+        DJANGO_DEBUG="0",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
+        STATIC_MANIFEST="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        STAFF_MFA_REQUIRED="true",
+    )
+    env.pop("REDIS_URL", None)
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def _prepare(clients: int, sample: int) -> tuple[list[str], list[int]]:
+    """Sessions for bench-tech and a random sample of ticket ids (in this process)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db.models import Max, Min
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from helpdesk.models import Staff, Ticket
+
+    staff = Staff.objects.get(username="bench-tech")
+    device = staff.totpdevice_set.get(confirmed=True)
+    cookies = []
+    for _ in range(clients):
+        session = SessionStore()
+        session[SESSION_KEY] = str(staff.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = staff.get_session_auth_hash()
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.create()
+        cookies.append(session.session_key)
+    bounds = Ticket.objects.aggregate(low=Min("id"), high=Max("id"))
+    rng = random.Random(7)  # noqa: S311 - a repeatable sample, not a secret
+    ids = [rng.randint(bounds["low"], bounds["high"]) for _ in range(sample)]
+    return cookies, ids
+
+
+def _wait_until_up(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def _drive(port, paths, cookies, seconds) -> tuple[list[float], int]:
+    """Every client loops over `paths` for `seconds`; returns latencies and errors."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(cookie: str, offset: int) -> None:
+        mine: list[float] = []
+        bad = 0
+        i = offset
+        while time.monotonic() < stop:
+            path = paths[i % len(paths)]
+            i += 1
+            began = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            mine.append(time.perf_counter() - began)
+            if response.status != 200:
+                bad += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [
+        threading.Thread(target=client, args=(cookie, n * 7)) for n, cookie in enumerate(cookies)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per page per round")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    secret = secrets.token_urlsafe(40)
+    os.environ.update(_env(args.database_url, secret))
+    sys.path.insert(0, str(ROOT))
+    cookies, ticket_ids = _prepare(args.concurrency, 200)
+
+    pages = {
+        "baseline": [f"/bench/baseline/?id={pk}" for pk in ticket_ids],
+        "queue": ["/tickets/?queue=open"],
+        "ticket": [f"/tickets/{pk}/" for pk in ticket_ids],
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own virtualenv's gunicorn, fixed arguments
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "bench.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=_env(args.database_url, secret),
+    )
+    results = {}
+    try:
+        _wait_until_up(args.port, time.monotonic() + 30)
+        for paths in pages.values():
+            _drive(args.port, paths, cookies, args.warmup)
+        # Pages take turns, round after round, so a change in background load on the machine
+        # touches every page alike instead of skewing whichever ran at the time.
+        collected: dict[str, list[float]] = {name: [] for name in pages}
+        for _ in range(args.rounds):
+            for name, paths in pages.items():
+                latencies, errors = _drive(args.port, paths, cookies, args.seconds)
+                if errors:
+                    raise SystemExit(f"{name}: {errors} responses were not 200")
+                collected[name].extend(latencies)
+        for name, latencies in collected.items():
+            quantiles = statistics.quantiles(latencies, n=100)
+            results[name] = {
+                "requests": len(latencies),
+                "rps": len(latencies) / (args.seconds * args.rounds),
+                "p50_ms": quantiles[49] * 1000,
+                "p99_ms": quantiles[98] * 1000,
+            }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    base = results["baseline"]["rps"]
+    for result in results.values():
+        result["ratio"] = result["rps"] / base
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(
+        f"concurrency {args.concurrency}, {args.workers} gunicorn workers, "
+        f"{args.rounds} rounds of {args.seconds:g} s per page"
+    )
+    print("| page | req/s | p50 ms | p99 ms | ratio to baseline |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['ratio'] * 100:.0f} % |"
+        )
+
+
+if __name__ == "__main__":
+    main()
