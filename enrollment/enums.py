@@ -108,6 +108,10 @@ class AuthReason(models.TextChoices):
     PLATFORM_RESTRICTED = "platform_restricted", "Platform restricted"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
     USER_MARKED_FRAUD = "user_marked_fraud", "User marked fraud"
+    # Beyond design.md's examples, reported by the service as well:
+    VALID_SESSION = "valid_session", "Still-valid session (no prompt)"
+    USER_DENIED = "user_denied", "User denied"
+    UNKNOWN_USER = "unknown_user", "Unknown user"
 
 
 class Channel(models.TextChoices):

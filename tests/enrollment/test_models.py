@@ -63,3 +63,10 @@ def test_timestamps_come_from_the_simulated_clock():
     assert enrollment.started_at >= before
     assert enrollment.updated_at >= enrollment.started_at
     assert enrollment.started_at - before < timedelta(seconds=5)
+
+
+def test_the_directory_knows_every_reason_the_simulator_reports():
+    from authsim import vocab
+    from enrollment.enums import AuthReason
+
+    assert set(vocab.REASONS) == set(AuthReason.values)
