@@ -159,6 +159,13 @@ def test_seed_demo_creates_one_login_per_role_and_can_run_twice(db, capsys):
     out = capsys.readouterr().out
     assert EndUser.objects.count() == 12
     assert "Demo world ready: 12 end users." in out
+    from troubleshooting.models import PlaybookVersion
+
+    # Published once: the second run finds the files unchanged.
+    assert set(PlaybookVersion.objects.values_list("playbook__slug", "number")) == {
+        ("enrollment_failure", 1),
+        ("missing_prompt", 1),
+    }
     # Every unit's groups exist in the seeded directory and hold some of its users.
     field_offices = AdministrativeUnit.objects.get(name="Field offices")
     assert sorted(field_offices.groups.values_list("name", flat=True)) == [

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             end_users = seed_world(stdout=self.stdout, users=users, seed=seed)
             people = seed_staff()
+        # Guided sessions pin a published playbook version; publish the shipped ones.
+        call_command("sync_playbooks", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo world ready: {len(end_users)} end users."))
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
