@@ -169,3 +169,25 @@ def test_nobody_outside_the_unit_is_found(client_for, technician, end_user):
     EndUserFactory(username="dana.far", groups=[GroupFactory(name="Far")])
     html = client_for(technician).get(reverse("helpdesk:ticket-open"), {"find": "dana"})
     assert [u.username for u in html.context["matches"]] == ["dana.lee"]
+
+
+def test_page_offers_the_guided_session_and_recovery_panels_to_who_works_it(
+    client_for, technician, auditor, ticket
+):
+    from helpdesk.models import AdministrativeUnit
+
+    for unit in AdministrativeUnit.objects.filter(staff=technician):
+        unit.staff.add(auditor)
+    guide = reverse("troubleshooting:ticket", kwargs={"ticket_pk": ticket.pk})
+    recovery = reverse("enrollment:ticket-actions", kwargs={"ticket_pk": ticket.pk})
+
+    worker_html = client_for(technician).get(url(ticket)).content.decode()
+    auditor_html = client_for(auditor).get(url(ticket)).content.decode()
+
+    assert f'hx-get="{guide}" hx-trigger="load"' in worker_html
+    assert f'hx-get="{recovery}" hx-trigger="load"' in worker_html
+    assert guide not in auditor_html
+    assert recovery not in auditor_html
+    # Each panel loads on its own and answers the technician.
+    assert client_for(technician).get(guide).status_code == 200
+    assert client_for(technician).get(recovery).status_code == 200
