@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
+
+    def ready(self) -> None:
+        # Typed payloads of the recovery and policy events, registered with the audit trail
+        # before any request or command can write one.
+        from enrollment.services import events, policy  # noqa: F401

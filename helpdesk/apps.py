@@ -7,6 +7,10 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk"
     default = True
 
+    def ready(self) -> None:
+        # The staff-change payload model, registered with the audit trail at start-up.
+        from helpdesk.services import staff  # noqa: F401
+
 
 class HelpdeskAdminConfig(admin_apps.AdminConfig):
     default = False

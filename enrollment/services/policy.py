@@ -27,7 +27,7 @@ from enrollment.policy import DEFAULTS, SETTING_NAMES
 from helpdesk.enums import EventKind
 from helpdesk.models import Staff, TicketEvent
 from helpdesk.roles import Capability
-from helpdesk.services.audit import Payload, audit_event_record
+from helpdesk.services.audit import Payload, audit_event_record, register_payload
 
 AUDIT_STREAM = "admin"
 
@@ -61,10 +61,7 @@ class PolicyChangedPayload(Payload):
     changes: dict[str, SettingChange] = Field(default_factory=dict)
 
 
-# The payload is built and validated here, typed; the audit layer still holds its open
-# placeholder model for this kind (tests/helpdesk/test_audit.py appends free-form payloads to
-# the admin stream). Registering this model there is a one-line change once that test uses
-# this shape: register_payload(EventKind.POLICY_CHANGED, PolicyChangedPayload).
+register_payload(EventKind.POLICY_CHANGED, PolicyChangedPayload)
 
 
 # --- Input ---------------------------------------------------------------------------------------

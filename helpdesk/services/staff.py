@@ -28,7 +28,7 @@ from helpdesk.enums import EventKind
 from helpdesk.models import AdministrativeUnit, Staff
 from helpdesk.permissions import can_assign_role, can_manage_staff_member
 from helpdesk.roles import Capability, Role
-from helpdesk.services.audit import Payload, audit_event_record
+from helpdesk.services.audit import Payload, audit_event_record, register_payload
 
 AUDIT_STREAM = "admin"
 # 16 URL-safe characters (96 bits): typed once by a person, long enough that guessing is moot.
@@ -50,8 +50,7 @@ class StaffChangedPayload(Payload):
     changes: dict[str, StaffChange] = Field(default_factory=dict)
 
 
-# Like the policy events, validated here; the audit layer keeps its open placeholder for
-# this kind until tests/helpdesk/test_audit.py stops appending free-form staff payloads.
+register_payload(EventKind.STAFF_CHANGED, StaffChangedPayload)
 
 
 @dataclass(frozen=True)

@@ -151,19 +151,39 @@ def test_verification_result_is_recorded_when_broken(ticket):
 
 
 def test_admin_stream_chains_and_verifies(technician, ticket):
+    policy_change = {"action": "updated", "policy_id": 1, "policy": "global", "by": "ada"}
+    staff_change = {
+        "action": "deactivated",
+        "subject": "staff",
+        "target_id": 2,
+        "target": "sam",
+        "by": "ada",
+    }
     audit_event_record(
-        stream="admin", kind=EventKind.POLICY_CHANGED, actor=technician, payload={"policy": 1}
+        stream="admin", kind=EventKind.POLICY_CHANGED, actor=technician, payload=policy_change
     )
     second = audit_event_record(
-        stream="admin", kind=EventKind.STAFF_CHANGED, actor=technician, payload={"staff": 2}
+        stream="admin", kind=EventKind.STAFF_CHANGED, actor=technician, payload=staff_change
     )
     assert (second.seq, AuditChainHead.objects.get(name="admin").seq) == (2, 2)
     assert audit_chain_verify().ok is True
     with tamper():
-        TicketEvent.objects.filter(pk=second.pk).update(payload={"staff": 3})
+        TicketEvent.objects.filter(pk=second.pk).update(payload={**staff_change, "target": "x"})
     assert str(audit_chain_verify().problem) == (
         f"event id {second.pk} (admin seq 2): content does not match its hash (the row was altered)"
     )
+
+
+def test_admin_payloads_are_typed(technician):
+    from pydantic import ValidationError
+
+    # The record joins its caller's transaction (a failed event dooms the action), so the
+    # test gives it a savepoint of its own.
+    with pytest.raises(ValidationError), transaction.atomic():
+        audit_event_record(
+            stream="admin", kind=EventKind.POLICY_CHANGED, actor=technician, payload={"policy": 1}
+        )
+    assert not TicketEvent.objects.filter(kind=EventKind.POLICY_CHANGED).exists()
 
 
 def test_unknown_event_kind_is_refused(technician, ticket):
