@@ -19,6 +19,9 @@ from django.db import models
 from django.db.models import Q
 
 from enrollment import clock
+
+# The port's vocabularies: the service's records use the directory's own definitions.
+from enrollment.enums import AttemptStatus, Channel, DeliveryStatus, PushStatus
 from enrollment.models import Authenticator, Device, EndUser
 
 
@@ -134,11 +137,6 @@ class OtpSecret(models.Model):
         return f"Secret of authenticator {self.authenticator_id}"
 
 
-class AttemptStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    FINAL = "final", "Final"
-
-
 class Attempt(models.Model):
     """A sign-in attempt: the service's auth log. Every attempt ends with a result and reason."""
 
@@ -178,15 +176,6 @@ class Attempt(models.Model):
         return f"Attempt {self.public_id}: {self.result or self.status} {self.reason}"
 
 
-class PushStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    DENIED = "denied", "Denied"
-    FRAUD = "fraud", "Marked as fraud"
-    TIMED_OUT = "timed_out", "Timed out"
-    FAILED = "failed", "Failed"
-
-
 class Push(models.Model):
     """A push request: for a sign-in attempt, or a verification push from the helpdesk."""
 
@@ -209,22 +198,6 @@ class Push(models.Model):
 
     def __str__(self) -> str:
         return f"Push {self.public_id}: {self.status}"
-
-
-class Channel(models.TextChoices):
-    PUSH = "push", "Push"
-    SMS = "sms", "SMS"
-    VOICE = "voice", "Voice"
-    EMAIL = "email", "Email"
-
-
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
-    DELAYED = "delayed", "Delayed"
-    FILTERED = "filtered", "Filtered"
-    RATE_LIMITED = "rate_limited", "Rate limited"
 
 
 class Folder(models.TextChoices):
