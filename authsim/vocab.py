@@ -6,6 +6,18 @@ They mirror design.md and scenarios.md; extend, never rename.
 
 from typing import Literal, get_args
 
+# Shared with the troubleshooting engine; re-exported for the simulator's modules.
+from enrollment.vocab import (  # noqa: F401
+    CALLER_ACTIONS,
+    COMPLAINTS,
+    OUTCOMES,
+    ROOT_CAUSES,
+    CallerAction,
+    Complaint,
+    Outcome,
+    RootCause,
+)
+
 # Duo-style reasons the simulated service writes to its auth log.
 REASONS = (
     "user_approved",
@@ -29,31 +41,7 @@ REASONS = (
     "user_marked_fraud",
     "unknown_user",
 )
-CALLER_ACTIONS = (
-    "enable_notifications",
-    "reconnect_network",
-    "enable_automatic_time",
-    "update_app",
-    "reinstall_app",
-    "grant_camera_permission",
-    "check_spam_folder",
-    "open_enrollment_link",
-    "scan_qr_code",
-    "enter_manual_key",
-    "rename_authenticator",
-    "sign_out_and_in",
-    "approve_push",
-    "deny_push",
-)
 
-Complaint = Literal[
-    "enrollment_failure",
-    "missing_prompt",
-    "code_rejected",
-    "code_not_received",
-    "locked_out",
-    "lost_device",
-]
 UserStatus = Literal["active", "pending_enrollment", "bypass", "locked_out", "disabled"]
 Platform = Literal["ios", "android", "landline", "hardware_token", "security_key", "desktop"]
 Network = Literal["wifi", "cellular", "none"]
@@ -70,60 +58,10 @@ EnrollmentError = Literal[
 ]
 Enforcement = Literal["every_login", "new_devices_only"]
 Result = Literal["success", "denied", "fraud", "error"]
-Outcome = Literal[
-    "enrolled",
-    "prompt_restored",
-    "code_accepted",
-    "re_enrolled",
-    "bypass_issued",
-    "working_as_designed",
-    "escalated_tier2",
-    "escalated_security",
-    "abandoned",
-]
-RootCause = Literal[
-    "enrollment_incomplete",
-    "device_incompatible",
-    "network_unreachable",
-    "qr_scan_blocked",
-    "invalid_manual_key",
-    "activation_link_expired",
-    "enrollment_link_expired",
-    "activation_email_not_received",
-    "duplicate_authenticator_name",
-    "invalid_token_serial",
-    "otp_channel_unavailable",
-    "enrollment_not_enforced",
-    "push_notifications_disabled",
-    "device_offline",
-    "push_token_stale",
-    "app_outdated",
-    "policy_misconfiguration",
-    "mfa_disabled",
-    "remembered_device",
-    "session_still_valid",
-    "clock_skew",
-    "sms_provider_unconfigured",
-    "sms_provider_unhealthy",
-    "sms_rate_limited",
-    "phone_number_invalid",
-    "carrier_delay",
-    "email_code_filtered",
-    "code_expired",
-    "user_locked_out",
-    "lost_device",
-    "fallback_disabled",
-    "user_disabled",
-    "authenticator_disabled",
-    "no_authenticator",
-    "access_rule_denies",
-    "fraud_reported",
-]
 SignInFactor = Literal[
     "auto", "push", "totp", "hotp_token", "sms", "voice", "email", "webauthn", "backup_codes"
 ]
 
-COMPLAINTS: tuple[str, ...] = get_args(Complaint)
 USER_STATUSES: tuple[str, ...] = get_args(UserStatus)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 NETWORKS: tuple[str, ...] = get_args(Network)
@@ -133,8 +71,6 @@ STAGES: tuple[str, ...] = get_args(Stage)
 ENROLLMENT_ERRORS: tuple[str, ...] = get_args(EnrollmentError)
 ENFORCEMENTS: tuple[str, ...] = get_args(Enforcement)
 RESULTS: tuple[str, ...] = get_args(Result)
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
-ROOT_CAUSES: tuple[str, ...] = get_args(RootCause)
 
 
 def version_tuple(version: str | None) -> tuple[int, ...]:

@@ -1,13 +1,20 @@
 from authsim import vocab as authsim_vocab
+from enrollment import vocab as shared
 from enrollment.enums import AuthReason
+from helpdesk.enums import Category, Outcome, RootCause
 from troubleshooting import vocab
 
 
-def test_vocabularies_match_the_simulator():
-    assert vocab.OUTCOMES == authsim_vocab.OUTCOMES
-    assert vocab.ROOT_CAUSES == authsim_vocab.ROOT_CAUSES
-    assert vocab.CALLER_ACTIONS == authsim_vocab.CALLER_ACTIONS
-    assert vocab.COMPLAINTS == authsim_vocab.COMPLAINTS
+def test_the_simulator_and_the_engine_share_one_vocabulary():
+    assert vocab.ROOT_CAUSES is authsim_vocab.ROOT_CAUSES is shared.ROOT_CAUSES
+    assert vocab.OUTCOMES is authsim_vocab.OUTCOMES is shared.OUTCOMES
+
+
+def test_ticket_choices_match_the_case_vocabulary():
+    # The ticket stores outcomes and root causes as database choices with labels.
+    assert list(Outcome.values) == list(shared.OUTCOMES)
+    assert list(RootCause.values) == list(shared.ROOT_CAUSES)
+    assert set(Category.values) == {*shared.COMPLAINTS, "other"}
 
 
 def test_resolved_and_escalation_outcomes_are_in_the_vocabulary():
