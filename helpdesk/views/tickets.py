@@ -231,8 +231,22 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "helpdesk/tickets/detail.html"
     if _wants_partial(request):
         template += "#ticket-main"
-    else:
-        context["picture"] = end_user_mfa_picture(ticket.end_user)
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def ticket_mfa_picture(request: HttpRequest, pk: int) -> HttpResponse:
+    """The end user's MFA picture for a ticket: the directory's facts and the MFA service's
+    reports. The ticket page loads it after itself (htmx) so the header and the timeline do
+    not wait for the service; without scripts its placeholder links here (a page of its own).
+    """
+    _require(request.user, Capability.VIEW_TICKETS)
+    ticket = ticket_get_visible(request.user, pk)
+    context = {"ticket": ticket, "picture": end_user_mfa_picture(ticket.end_user)}
+    template = "helpdesk/tickets/mfa_picture.html"
+    if _wants_partial(request):
+        template += "#picture"
     return render(request, template, context)
 
 

@@ -23,25 +23,68 @@ def url(ticket, name="helpdesk:ticket-detail"):
     return reverse(name, kwargs={"pk": ticket.pk})
 
 
-def test_page_shows_the_mfa_picture_and_timeline(client_for, technician, end_user, ticket):
-    device = DeviceFactory(end_user=end_user, name="Dana's iPhone", os_version="17.4")
-    AuthenticatorFactory(end_user=end_user, device=device, name="Dana push")
-    attempt = get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
+def test_page_shows_the_timeline_and_loads_the_mfa_picture_after_itself(
+    client_for, technician, end_user, ticket
+):
     ticket_comment(actor=technician, ticket=ticket, body="Caller on the line.")
 
     html = client_for(technician).get(url(ticket)).content.decode()
+
+    assert "Caller on the line." in html
+    assert "Opened: Missing prompt by Phone, normal priority" in html
+    picture = url(ticket, "helpdesk:ticket-mfa-picture")
+    # An htmx placeholder that is also a plain link when scripts are off.
+    assert f'hx-get="{picture}" hx-trigger="load"' in html
+    assert f'<a href="{picture}">' in html
+    # The picture itself is not on the page: it is what waits on the MFA service.
+    assert "Recent sign-ins" not in html
+
+
+def test_mfa_picture_shows_directory_and_service_facts(client_for, technician, end_user, ticket):
+    device = DeviceFactory(end_user=end_user, name="Dana's iPhone", os_version="17.4")
+    AuthenticatorFactory(end_user=end_user, device=device, name="Dana push")
+    attempt = get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
+
+    response = client_for(technician).get(url(ticket, "helpdesk:ticket-mfa-picture"))
+    html = response.content.decode()
 
     log = get_mfa_service().auth_log(end_user_id=end_user.pk)
     assert [entry.reason for entry in log] == [attempt.reason]
     assert f"<td>{attempt.reason}</td>" in html
     assert "Dana&#x27;s iPhone" in html
     assert "Dana push" in html
-    assert "Caller on the line." in html
-    assert "Opened: Missing prompt by Phone, normal priority" in html
     # The effective policy says where each setting came from.
     assert '<td>mfa_enabled</td><td>yes</td><td class="why">default</td>' in html
     methods = "push, totp, sms, voice, email, hotp_token, webauthn, backup_codes"
     assert f"<td>allowed_methods</td><td>{methods}</td>" in html
+    # Without htmx it is a page of its own, linking back to the ticket.
+    assert "<html" in html
+    assert f'<a href="{url(ticket)}">' in html
+
+
+def test_mfa_picture_for_htmx_is_the_aside_alone_and_reloads_on_ticket_changed(
+    client_for, technician, ticket
+):
+    picture = url(ticket, "helpdesk:ticket-mfa-picture")
+    response = client_for(technician).get(picture, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert html.lstrip().startswith(
+        f'<aside id="mfa-picture" aria-labelledby="picture-title" hx-get="{picture}" '
+        'hx-trigger="ticket-changed from:body" hx-swap="outerHTML">'
+    )
+
+
+def test_mfa_picture_of_an_end_user_outside_the_unit_is_not_found(
+    client_for, technician, owner, ticket
+):
+    from tests.factories import EndUserFactory, GroupFactory
+
+    elsewhere = EndUserFactory(username="far.away", groups=[GroupFactory(name="Far")])
+    far_ticket = open_ticket(owner, elsewhere)
+    response = client_for(technician).get(url(far_ticket, "helpdesk:ticket-mfa-picture"))
+    assert response.status_code == 404
 
 
 def test_plain_post_redirects_and_records_the_change(client_for, technician, ticket):
@@ -116,10 +159,9 @@ def test_read_only_staff_see_no_actions(client_for, auditor, technician, ticket)
 
 
 # Session, staff, OTP device, unit groups, the ticket, the end user's groups, its events; the
-# assignee menu (one query, on a cold cache); directory: latest enrollment, authenticators,
-# policies for the effective policy; service: devices, auth log, fraud signals; then the
-# session save (savepoint, update, release).
-DETAIL_QUERIES = 17
+# assignee menu (one query, on a cold cache); then the session save (savepoint, update,
+# release). The MFA picture is its own request (below).
+DETAIL_QUERIES = 11
 
 
 @pytest.mark.parametrize("extra_events", [0, 2, 6])
@@ -128,14 +170,37 @@ def test_ticket_page_query_count_is_constant(
 ):
     for i in range(extra_events):
         ticket_comment(actor=technician, ticket=ticket, body=f"Note {i}")
-    device = DeviceFactory(end_user=end_user)
-    for _ in range(extra_events // 2 + 1):
-        AuthenticatorFactory(end_user=end_user, device=device)
-        get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
     client = client_for(technician)
     with django_assert_num_queries(DETAIL_QUERIES):
         response = client.get(url(ticket))
     assert response.status_code == 200
+    assert response.content.decode().count('<li>\n        <div class="when">') == 1 + extra_events
+
+
+# Session, staff, OTP device, unit groups, the ticket, the end user's groups; directory:
+# latest enrollment, authenticators, policies for the effective policy; service: devices,
+# auth log, fraud signals; then the session save (savepoint, update, release).
+PICTURE_QUERIES = 15
+
+
+@pytest.mark.parametrize("rows", [1, 3, 6])
+def test_mfa_picture_query_count_is_constant(
+    client_for, technician, end_user, ticket, rows, django_assert_num_queries
+):
+    from authsim.models import FraudReport
+
+    for i in range(rows):
+        device = DeviceFactory(end_user=end_user, name=f"Phone {i}")
+        AuthenticatorFactory(end_user=end_user, device=device)
+        get_mfa_service().sign_in(end_user_id=end_user.pk, factor="sms")
+        FraudReport.objects.create(end_user=end_user, detail=f"Not me {i}")
+    client = client_for(technician)
+    with django_assert_num_queries(PICTURE_QUERIES):
+        response = client.get(url(ticket, "helpdesk:ticket-mfa-picture"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("<tr><td>Phone ") == rows
+    assert html.count("Not me ") == rows
 
 
 def test_open_a_ticket_by_finding_the_caller(client_for, technician, end_user):

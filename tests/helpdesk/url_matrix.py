@@ -69,6 +69,10 @@ def _shows_ticket(response, world, staff):
     assert "Matrix ticket" in response.content.decode()
 
 
+def _shows_mfa_picture(response, world, staff):
+    assert "Recent sign-ins" in response.content.decode()
+
+
 def _verified(response, world, staff):
     # The verification itself runs in a worker (in-process without a broker).
     assert response["Location"] == reverse("helpdesk:audit-review")
@@ -109,6 +113,13 @@ ENTRIES += [
         kwargs=_ticket_kwargs,
         scoped=True,
         check=_shows_ticket,
+    ),
+    Entry(
+        "helpdesk:ticket-mfa-picture",
+        _VIEWERS,
+        kwargs=_ticket_kwargs,
+        scoped=True,
+        check=_shows_mfa_picture,
     ),
     Entry(
         "helpdesk:ticket-assign",
