@@ -35,6 +35,12 @@ NAV_ITEMS: list[NavItem] = [
         "The tamper-evident ticket trail: filter, export, verify.",
     ),
     NavItem(
+        "Knowledge base",
+        "kb:list",
+        None,
+        "Articles for Level 1: symptoms, what to check, what to tell the caller.",
+    ),
+    NavItem(
         "Device simulator",
         "authsim:device-list",
         None,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from helpdesk.views import audit, auth, home, staff, tickets
+from troubleshooting.urls import kb_patterns
 
 helpdesk_patterns = [
     path("", home.home, name="home"),
@@ -38,5 +39,6 @@ urlpatterns = [
     path("directory/", include("enrollment.urls")),
     path("sim/", include("authsim.urls")),
     path("guide/", include("troubleshooting.urls")),
+    path("kb/", include((kb_patterns, "kb"))),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,8 @@ Each finding names the file, the node and the problem. Rules, in the order they 
 - unknown-target every target (outcome, option, condition, otherwise, on_error, done,
                  not_done, on_exhausted) names a node;
 - unknown-check / unknown-question-fact / unknown-action / unknown-playbook: registries;
+- unknown-kb     every `kb:` slug names an article in troubleshooting/kb/ (kb-file when an
+                 article file itself is broken);
 - subflow-cycle  playbooks linted together never call each other in a circle;
 - guards-weakened an action node restates fewer guards than the action declares;
 - unmapped-outcome / unknown-outcome: a check's declared outcomes plus error and timeout, an
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from troubleshooting import cel, conf, engine
+from troubleshooting import cel, conf, engine, kb
 from troubleshooting.actions import ACTIONS
 from troubleshooting.checks import registry as check_registry
 from troubleshooting.questions import QUESTION_FACTS
@@ -240,6 +242,7 @@ class _Linter:
         return broken
 
     def registries(self) -> None:
+        self.kb_links()
         for node in self.d.nodes:
             if isinstance(node, CheckNode):
                 self.check_node(node)
@@ -253,6 +256,17 @@ class _Linter:
                 self.add(
                     node.id, "unknown-playbook", f"subflow names unknown playbook {node.playbook}"
                 )
+
+    def kb_links(self) -> None:
+        try:
+            known = kb.articles()
+        except kb.KbFileError as exc:
+            self.add(None, "kb-file", f"the knowledge base cannot be read: {exc}")
+            return
+        for node in self.d.nodes:
+            for slug in node.kb:
+                if slug not in known:
+                    self.add(node.id, "unknown-kb", f"kb links {slug}, which has no article")
 
     def mapping(self, node: Any, declared: set[str], mapped: set[str], what: str) -> None:
         for outcome in sorted(declared - mapped):

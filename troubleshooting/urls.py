@@ -12,3 +12,9 @@ urlpatterns = [
     path("sessions/<int:pk>/back/", views.back, name="back"),
     path("sessions/<int:pk>/abandon/", views.abandon, name="abandon"),
 ]
+
+# Mounted at /kb/ under the "kb" namespace (helpdesk/urls.py).
+kb_patterns = [
+    path("", views.kb_list, name="list"),
+    path("<slug:slug>/", views.kb_article, name="article"),
+]

@@ -24,7 +24,7 @@ from enrollment.services.identity import phone_numbers_of_record, push_devices
 from helpdesk.models import Ticket
 from helpdesk.permissions import end_user_in_scope
 from helpdesk.roles import Capability
-from troubleshooting import engine
+from troubleshooting import engine, kb
 from troubleshooting.models import GuidedSession
 from troubleshooting.schema import ActionNode, QuestionNode
 from troubleshooting.selectors import playbook_definition, session_latest_for_ticket
@@ -94,6 +94,7 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             pending=session.state.get("pending"),
             # The checks and decisions that ran since the last answered node.
             evidence=_recent_automatic(current),
+            kb_links=kb.article_titles(list(node.kb)),
         )
         if isinstance(node, QuestionNode):
             context["options"] = [
@@ -236,3 +237,27 @@ def abandon(request: HttpRequest, pk: int) -> HttpResponse:
     except SessionError as exc:
         return _after_post(request, session.ticket, str(exc))
     return _after_post(request, session.ticket)
+
+
+# --- Knowledge base ----------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def kb_list(request: HttpRequest) -> HttpResponse:
+    """Every article, or those matching the search box (the results partial under htmx)."""
+    query = request.GET.get("q", "").strip()[:200]
+    context = {"query": query, "articles": kb.article_list(query)}
+    template = "troubleshooting/kb_list.html"
+    if _wants_partial(request):
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def kb_article(request: HttpRequest, slug: str) -> HttpResponse:
+    article = kb.article_get(slug)
+    if article is None:
+        raise Http404("No such article.")
+    return render(request, "troubleshooting/kb_article.html", {"article": article})

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from tests.permission_matrix import Entry, roles
+from tests.permission_matrix import ANY_STAFF, Entry, roles
 
 _WORKERS = roles("owner", "administrator", "user_manager", "helpdesk")
 
@@ -77,5 +77,24 @@ ENTRIES = [
         ok_status=(302,),
         scoped=True,
         check=_back_to_session,
+    ),
+]
+
+
+def _lists_articles(response, world, staff):
+    assert 'id="kb-results"' in response.content.decode()
+
+
+def _shows_article(response, world, staff):
+    assert '<h1 id="kb-article-title">Push troubleshooting</h1>' in response.content.decode()
+
+
+ENTRIES += [
+    Entry("kb:list", ANY_STAFF, check=_lists_articles),
+    Entry(
+        "kb:article",
+        ANY_STAFF,
+        kwargs=lambda world: {"slug": "push-troubleshooting"},
+        check=_shows_article,
     ),
 ]
