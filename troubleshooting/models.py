@@ -191,6 +191,15 @@ class StepRecord(models.Model):
 
     session = models.ForeignKey(GuidedSession, on_delete=models.PROTECT, related_name="steps")
     sequence = models.PositiveIntegerField()
+    # The playbook version the node belongs to: the session's own, or the version a subflow
+    # pinned when the session entered it. Null only on records older than subflows.
+    version = models.ForeignKey(
+        PlaybookVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="step_records",
+    )
     node = models.CharField(max_length=80)
     kind = models.CharField(max_length=16)
     title = models.CharField(max_length=200, blank=True)
