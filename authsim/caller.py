@@ -46,6 +46,8 @@ from enrollment.policy import effective_policy
 
 # The app version the store offers today.
 LATEST_APP_VERSION = "4.92"
+# The newest system each phone platform can install today.
+LATEST_OS_VERSIONS = {"ios": "18.1", "android": "15"}
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,20 @@ def update_app(end_user: EndUser, device: Device) -> ActionResult:
     sim.save(update_fields=["app_installed", "app_version"])
     _checked_in(device, sim)
     return _ok("update_app", f"The app is updated to {LATEST_APP_VERSION}.")
+
+
+def update_os(end_user: EndUser, device: Device) -> ActionResult:
+    """Installs the newest system the phone's platform offers; the app reports the new
+    version to the service the next time it checks in (straight away when online)."""
+    latest = LATEST_OS_VERSIONS.get(device.platform)
+    if latest is None:
+        return _fail("update_os", "There is no system update for this device.")
+    if not version_below(device.os_version, latest):
+        return _fail("update_os", f"It says {device.os_version} is already the newest.")
+    device.os_version = latest
+    device.save(update_fields=["os_version"])
+    _checked_in(device, _sim(device))
+    return _ok("update_os", f"The phone restarted on system version {latest}.")
 
 
 def reinstall_app(end_user: EndUser, device: Device) -> ActionResult:
@@ -379,6 +395,26 @@ def sign_out_and_in(end_user: EndUser, device: Device | None) -> ActionResult:
     return _ok("sign_out_and_in", "I signed out; it asks me to sign in again.")
 
 
+# --- What the caller can tell ---------------------------------------------------------------
+
+
+def caller_tells(end_user: EndUser, item: str) -> str:
+    """What the end user reads out when the helpdesk asks (device-side truth): the serial
+    printed on their hardware token, or the number of the mobile phone they carry. Blank
+    when they have no such thing."""
+    if item == "token_serial":
+        tokens = Device.objects.filter(end_user=end_user, platform="hardware_token")
+        for token in tokens.order_by("id"):
+            sim = _sim(token)
+            if not sim.lost and sim.serial:
+                return sim.serial
+        return ""
+    if item == "mobile_number":
+        own = SimUser.objects.filter(end_user=end_user).values_list("own_mobile", flat=True)
+        return (own.first() or "") or end_user.mobile
+    raise UnknownAction(f"The caller cannot tell {item!r}.")
+
+
 # --- Answering pushes ---------------------------------------------------------------------
 
 
@@ -427,6 +463,7 @@ DEVICE_ACTIONS: dict[str, Callable[..., ActionResult]] = {
     "reconnect_network": reconnect_network,
     "enable_automatic_time": enable_automatic_time,
     "update_app": update_app,
+    "update_os": update_os,
     "reinstall_app": reinstall_app,
     "grant_camera_permission": grant_camera_permission,
     "scan_qr_code": scan_qr_code,
@@ -448,6 +485,7 @@ ACTION_LABELS: dict[str, str] = {
     "reconnect_network": "Reconnect to the network",
     "enable_automatic_time": "Turn on automatic time",
     "update_app": "Update the app",
+    "update_os": "Update the phone's system",
     "reinstall_app": "Reinstall the app",
     "grant_camera_permission": "Allow camera access",
     "check_spam_folder": "Check the spam folder",

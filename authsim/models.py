@@ -70,6 +70,9 @@ class SimUser(models.Model):
     # have marked the service's sender "not spam" in their mail client.
     response_delay_seconds = models.PositiveIntegerField(default=0)
     trusts_sender = models.BooleanField(default=False)
+    # The mobile number the end user actually carries (what they tell the helpdesk when the
+    # directory has none); blank = the directory's own.
+    own_mobile = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"Simulated state of {self.end_user_id}"

@@ -8,6 +8,8 @@ unknown key, a value of the wrong type or outside its vocabulary) is rejected wi
 Optional keys this implementation adds (absent = the documented behaviour):
 - `user.response_delay_seconds`: how long the simulated end user takes to answer a push or
   type a code (default 0) — produces `code_expired`.
+- `user.own_mobile`: the mobile number the end user actually carries, which they can tell
+  the helpdesk (default: `user.mobile`) — a directory record missing the number.
 - `devices[].serial`: the serial printed on a hardware token (default: the authenticator's
   `serial`), so a mistyped serial can be told apart from the real one.
 - `expected.sign_in`: `{factor, result, reason}` — what the first sign-in through the MFA
@@ -87,6 +89,7 @@ class UserSpec(_Strict):
     fraud_reported: bool = False
     session_valid: bool = False
     response_delay_seconds: int = Field(default=0, ge=0)
+    own_mobile: str | None = None
 
 
 class DeviceSpec(_Strict):

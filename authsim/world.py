@@ -133,6 +133,7 @@ def build_end_user(scenario: Scenario) -> EndUser:
         if scenario.user.session_valid
         else None,
         response_delay_seconds=scenario.user.response_delay_seconds,
+        own_mobile=scenario.user.own_mobile or "",
     )
     if scenario.user.fraud_reported:
         FraudReport.objects.create(

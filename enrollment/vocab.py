@@ -87,6 +87,7 @@ CallerAction = Literal[
     "sign_out_and_in",
     "approve_push",
     "deny_push",
+    "update_os",
 ]
 
 COMPLAINTS: tuple[str, ...] = get_args(Complaint)

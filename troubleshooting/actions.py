@@ -69,6 +69,9 @@ class ActionSpec:
     description: str = ""
     # Other services that complete the same step (identity: callback, supervisor approval).
     also: tuple[str, ...] = ()
+    # Something only the caller can tell (read off their token, their own number), which the
+    # technician enters with the action: (input name, label). Named in CALLER_INPUTS.
+    asks: tuple[str, str] | None = None
 
     @property
     def requires_identity(self) -> bool:
@@ -141,6 +144,26 @@ ACTIONS: dict[str, ActionSpec] = {
             description="Resynchronise a code generator from two consecutive codes.",
         ),
         ActionSpec(
+            "correct_token_serial",
+            "enrollment.services.token_serial_correct",
+            guards=_SENSITIVE_GUARDS,
+            asks=("token_serial", "Serial printed on the back of the token"),
+            description=(
+                "Register the caller's hardware token under the serial printed on its back and "
+                "assign it."
+            ),
+        ),
+        ActionSpec(
+            "add_mobile_number",
+            "enrollment.services.contact_number_add",
+            guards=_SENSITIVE_GUARDS,
+            asks=("mobile_number", "The caller's mobile number (international form)"),
+            description=(
+                "Add the caller's mobile number to a directory record that has none, so text "
+                "messages can reach them; an existing number is never changed."
+            ),
+        ),
+        ActionSpec(
             "mark_device_lost",
             "enrollment.services.device_mark_lost",
             guards=("capability:recovery_actions", "not_self", "reason"),
@@ -148,4 +171,9 @@ ACTIONS: dict[str, ActionSpec] = {
             description="Record the device as lost so nothing is sent to it any more.",
         ),
     )
+}
+
+# What the caller may be asked to tell for an action (ActionSpec.asks), by input name.
+CALLER_INPUTS: dict[str, str] = {
+    spec.asks[0]: spec.asks[1] for spec in ACTIONS.values() if spec.asks
 }

@@ -195,6 +195,24 @@ class SessionDriver(runner.DirectoryDriver):
             recovery.authenticator_reset(**common, authenticator_id=live.pk)
         elif action == "unlock_user":
             recovery.end_user_unlock(**common)
+        elif action == "correct_token_serial":
+            token = (
+                user.authenticators.filter(method="hotp_token")
+                .exclude(status="revoked")
+                .order_by("-created_at", "-id")
+                .first()
+            )
+            if token is None:
+                raise RecoveryRefused("There is no hardware token on record.")
+            recovery.token_serial_correct(
+                **common,
+                authenticator_id=token.pk,
+                serial=str(self.inputs.get("token_serial") or ""),
+            )
+        elif action == "add_mobile_number":
+            recovery.contact_number_add(
+                **common, attribute="mobile", number=str(self.inputs.get("mobile_number") or "")
+            )
         elif action == "issue_bypass_code":
             issue = recovery.bypass_code_issue(**common)
             self.revealed_code = issue.codes[0]

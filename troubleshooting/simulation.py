@@ -23,6 +23,7 @@ from helpdesk.roles import Role
 from helpdesk.services.audit import audit_chain_verify
 from helpdesk.services.tickets import ticket_open
 from troubleshooting import engine, runner
+from troubleshooting.actions import ACTIONS
 from troubleshooting.models import GuidedSession
 from troubleshooting.schema import ActionNode, InstructNode, QuestionNode, VerifyNode
 from troubleshooting.selectors import playbook_version_for_complaint
@@ -37,7 +38,9 @@ from troubleshooting.sessions import (
 
 
 class Caller(Protocol):
-    """The end user on the phone."""
+    """The end user on the phone. May also have `tell(item) -> str`: what they read out
+    when an action asks for it (troubleshooting.actions.CALLER_INPUTS); without it they
+    tell nothing."""
 
     def answer(self, fact: str) -> bool | str: ...
 
@@ -65,6 +68,10 @@ class CallerDriver(SessionDriver):
         return runner.NodeResult(engine.instruct_branch(ok), evidence={"caller_said": message})
 
     def action(self, node: ActionNode, state: engine.SessionState) -> runner.NodeResult:
+        spec = ACTIONS.get(node.action)
+        if spec is not None and spec.asks:
+            tell = getattr(self.caller, "tell", None)
+            self.inputs[spec.asks[0]] = tell(spec.asks[0]) if tell else ""
         result = super().action(node, state)
         if self.revealed_code is not None:
             # Read out once to the caller, who types it at the next sign-in.

@@ -9,6 +9,7 @@ Import from here; the modules are an implementation detail:
 - bypass: bypass codes, including `bypass_code_redeem`, which the MFA service calls at
   sign-in;
 - recovery: re-enroll, resends, resets, resync, unlock, lost device;
+- corrections: a hardware token's mistyped serial, a missing contact number of record;
 - notify: telling the end user through the MFA service's own email channel.
 """
 
@@ -25,6 +26,7 @@ from enrollment.services.bypass import (
     bypass_codes_revoke,
     bypass_statuses_refresh,
 )
+from enrollment.services.corrections import contact_number_add, token_serial_correct
 from enrollment.services.guards import ACTIONS, GuardResult, RecoveryRefused
 from enrollment.services.identity import (
     IdentityRefused,
@@ -76,6 +78,7 @@ __all__ = [
     "bypass_code_redeem",
     "bypass_codes_revoke",
     "bypass_statuses_refresh",
+    "contact_number_add",
     "device_mark_lost",
     "end_user_re_enroll",
     "end_user_unlock",
@@ -88,4 +91,5 @@ __all__ = [
     "identity_push_send",
     "identity_verify",
     "token_resync",
+    "token_serial_correct",
 ]

@@ -126,6 +126,10 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("token_resync", "resynchronised your code generator"),
         ActionSpec("end_user_unlock", "unlocked your account", sensitive=True),
         ActionSpec("device_mark_lost", "marked one of your devices as lost", protective=True),
+        ActionSpec(
+            "token_serial_correct", "corrected your hardware token's serial", sensitive=True
+        ),
+        ActionSpec("contact_number_add", "added a phone number to your account", sensitive=True),
     )
 }
 

@@ -119,6 +119,25 @@ class ScenarioDriver(runner.DirectoryDriver):
                     )
                 elif node.action == "unlock_user":
                     recovery.end_user_unlock(actor=self.actor, ticket=ticket, reason=reason)
+                elif node.action == "correct_token_serial":
+                    token = user.authenticators.filter(method="hotp_token").exclude(
+                        status="revoked"
+                    )
+                    recovery.token_serial_correct(
+                        actor=self.actor,
+                        ticket=ticket,
+                        reason=reason,
+                        authenticator_id=token.first().pk,
+                        serial=caller.caller_tells(user, "token_serial"),
+                    )
+                elif node.action == "add_mobile_number":
+                    recovery.contact_number_add(
+                        actor=self.actor,
+                        ticket=ticket,
+                        reason=reason,
+                        attribute="mobile",
+                        number=caller.caller_tells(user, "mobile_number"),
+                    )
                 elif node.action == "issue_bypass_code":
                     issue = recovery.bypass_code_issue(
                         actor=self.actor, ticket=ticket, reason=reason

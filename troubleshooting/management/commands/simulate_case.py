@@ -65,6 +65,10 @@ class AutomatedCaller:
             return "not_tried"
         raise CommandError(f"the automated caller cannot answer {fact!r}")
 
+    def tell(self, item: str) -> str:
+        """What the caller reads out when asked (troubleshooting.actions.CALLER_INPUTS)."""
+        return sim_caller.caller_tells(self.end_user, item)
+
     def perform(self, action: str) -> tuple[bool, str]:
         result = sim_caller.perform(action, end_user_id=self.end_user.pk)
         return result.ok, result.message
