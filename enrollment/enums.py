@@ -167,3 +167,22 @@ class ApprovalStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     DENIED = "denied", "Denied"
     USED = "used", "Used"
+
+
+class BulkAction(models.TextChoices):
+    """What a bulk enrollment job does to each end user it targets."""
+
+    REMINDER = "reminder", "Send a reminder"
+    RESET = "reset", "Reset enrollment"
+
+
+class BulkJobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+class BulkItemState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -19,6 +19,9 @@ from enrollment.enums import (
     ApprovalKind,
     ApprovalStatus,
     AuthenticatorStatus,
+    BulkAction,
+    BulkItemState,
+    BulkJobState,
     Enforcement,
     EnrollmentError,
     EnrollmentStage,
@@ -618,3 +621,81 @@ class ClockOffset(models.Model):
 
     def __str__(self) -> str:
         return f"Clock offset {self.offset}"
+
+
+class BulkJob(models.Model):
+    """A reminder or reset sent to many end users pending enrollment at once.
+
+    The targets are fixed when the job starts (one BulkJobItem each), so the count the
+    administrator confirmed is the count processed. `unit_ids` are the administrative units
+    the starter was bound to (empty: unrestricted); only one job at a time may run per unit.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=BulkAction.choices)
+    filters = models.JSONField(default=dict)  # the list filters, as the page describes them
+    reason = models.CharField(max_length=300)
+    unit_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    state = models.CharField(
+        max_length=16, choices=BulkJobState.choices, default=BulkJobState.QUEUED, db_index=True
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=BulkAction.values), name="bulkjob_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=BulkJobState.values), name="bulkjob_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total"))
+                & Q(failed__lte=models.F("total") - models.F("done")),
+                name="bulkjob_progress_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.action} #{self.pk} ({self.done + self.failed}/{self.total})"
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state == BulkJobState.FINISHED
+
+
+class BulkJobItem(models.Model):
+    """One end user of a bulk job and what happened to them (the failure reason, if any)."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=BulkItemState.choices, default=BulkItemState.PENDING
+    )
+    error = models.CharField(max_length=300, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "end_user"], name="bulkjobitem_once_per_job"),
+            models.CheckConstraint(
+                condition=Q(state__in=BulkItemState.values), name="bulkjobitem_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "state"], name="bulkjobitem_job_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.end_user_id}: {self.state}"

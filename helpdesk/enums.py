@@ -176,3 +176,4 @@ class EventKind(models.TextChoices):
     # Streams that belong to no ticket (policy and staff changes) use these.
     POLICY_CHANGED = "admin.policy_changed", "Policy changed"
     STAFF_CHANGED = "admin.staff_changed", "Staff changed"
+    BULK_ENROLLMENT = "admin.bulk_enrollment", "Bulk enrollment"

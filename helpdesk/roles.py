@@ -26,6 +26,7 @@ class Capability(StrEnum):
     RECOVERY_ACTIONS = "recovery_actions"  # bypass codes, resets, re-enrollment, devices
     TAKE_ESCALATIONS = "take_escalations"  # tier-2 queue
     MANAGE_END_USERS = "manage_end_users"  # end users, groups, devices in the directory
+    BULK_ENROLLMENT = "bulk_enrollment"  # reminders and resets for many pending end users
     APPROVE_SENSITIVE = "approve_sensitive"  # second approver, identity approvals
     REVIEW_AUDIT = "review_audit"  # audit trail review and export, metrics
     CONFIGURE_POLICY = "configure_policy"  # policies, applications, global settings
@@ -47,6 +48,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.RECOVERY_ACTIONS,
             Capability.TAKE_ESCALATIONS,
             Capability.MANAGE_END_USERS,
+            Capability.BULK_ENROLLMENT,
         }
     ),
     Role.HELPDESK: frozenset(
