@@ -66,6 +66,8 @@ class Step:
     condition_inputs: dict[str, Any]
     error: str | None
     options: list[str]
+    # A subflow node: the root causes the sub-playbook named.
+    named_causes: tuple[str, ...] = ()
 
 
 class Driver(Protocol):
@@ -140,6 +142,7 @@ def advance(
             condition_inputs=inputs,
             error=error,
             options=options,
+            named_causes=tuple(result.named_causes),
         ),
         new_state,
     )
@@ -176,9 +179,12 @@ def handoff(
     answers: dict[str, Any] = {}
     evidence: dict[str, Any] = {}
     for step in steps:
-        node = definition.node(step.node)
+        node = definition.node_map().get(step.node)
         if isinstance(node, QuestionNode):
             answers[node.fact] = state.facts.get(node.fact)
+        elif node is None and step.kind == "question":
+            # A step inside a subflow: its record keeps the answer under the fact's name.
+            answers.update(getattr(step, "facts", {}) or {})
         if step.evidence:
             evidence[step.node] = step.evidence
     return {

@@ -24,6 +24,7 @@ trail.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -34,9 +35,16 @@ from django.http import Http404
 import troubleshooting.events  # noqa: F401  (registers the session.step payload)
 from enrollment import clock
 from enrollment import services as recovery
-from enrollment.enums import ApprovalStatus, VerificationStatus
+from enrollment.enums import ApprovalStatus, AuthenticatorStatus, Method, VerificationStatus
 from enrollment.mfa import MFAServiceError, get_mfa_service
-from enrollment.models import Application, ApprovalRequest, EndUser, IdentityVerification
+from enrollment.models import (
+    Application,
+    ApprovalRequest,
+    Authenticator,
+    Device,
+    EndUser,
+    IdentityVerification,
+)
 from enrollment.services.guards import RecoveryRefused
 from helpdesk.enums import EventKind, Tier
 from helpdesk.models import Staff, Ticket
@@ -47,7 +55,7 @@ from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resol
 from troubleshooting import engine, runner
 from troubleshooting.checks import CheckContext
 from troubleshooting.events import SessionEventPayload
-from troubleshooting.models import GuidedSession, SessionStatus, StepRecord
+from troubleshooting.models import GuidedSession, PlaybookVersion, SessionStatus, StepRecord
 from troubleshooting.schema import (
     ActionNode,
     CheckNode,
@@ -56,9 +64,14 @@ from troubleshooting.schema import (
     InstructNode,
     PlaybookDefinition,
     QuestionNode,
+    SubflowNode,
     VerifyNode,
 )
-from troubleshooting.selectors import playbook_definition, playbook_version_for_complaint
+from troubleshooting.selectors import (
+    playbook_definition,
+    playbook_version_current,
+    playbook_version_for_complaint,
+)
 from troubleshooting.vocab import ESCALATION_OUTCOMES
 
 logger = logging.getLogger(__name__)
@@ -72,6 +85,28 @@ _MAX_AUTOMATIC_STEPS = 200
 class SessionError(Exception):
     """The request does not fit the session (ended, moved on, a missing answer …). The
     message is for the technician."""
+
+
+class InputError(SessionError):
+    """What the technician entered for the node cannot be used (a missing choice, codes that
+    are not digits, codes the service could not match): the card is shown again with the
+    message and what was entered, and the session stays where it was."""
+
+
+# A form for a node the session has already left, or a step someone else recorded first.
+STALE_NODE = "The session has moved on; here is where it stands now."
+STALE_STEP = (
+    "Another technician recorded this step first; nothing was recorded twice. Here is where "
+    "the session stands now."
+)
+
+
+class EnterSubflow(Exception):
+    """The current node runs another playbook: the session enters it (a new frame)."""
+
+    def __init__(self, node: SubflowNode):
+        super().__init__(node.playbook)
+        self.node = node
 
 
 class Waiting(Exception):
@@ -128,6 +163,7 @@ class SessionDriver(runner.DirectoryDriver):
         self.concluded: runner.NodeResult | None = None
         # A bypass code issued at an action node: shown once, never stored.
         self.revealed_code: str | None = None
+        self.subflow_result: runner.NodeResult | None = None
 
     @property
     def ticket(self) -> Ticket:
@@ -217,9 +253,72 @@ class SessionDriver(runner.DirectoryDriver):
             issue = recovery.bypass_code_issue(**common)
             self.revealed_code = issue.codes[0]
             return "A single-use bypass code was issued and read out to the caller."
+        elif action == "resync_token":
+            authenticator = self._chosen_authenticator(user, action_authenticators(user, action))
+            first = str(self.inputs.get("first_code") or "").strip()
+            second = str(self.inputs.get("second_code") or "").strip()
+            if not (first.isdigit() and second.isdigit()):
+                raise InputError("Enter both codes the caller reads out, digits only.")
+            if first == second:
+                raise InputError("The two codes must be consecutive: wait for the next one.")
+            result = _input_refusal(
+                recovery.token_resync,
+                {"resync_codes", "resync_match"},
+                **common,
+                authenticator_id=authenticator.pk,
+                first_code=first,
+                second_code=second,
+            )
+            return f"{authenticator} resynchronised (offset {result.offset_steps} step(s))."
+        elif action == "mark_device_lost":
+            devices = action_devices(user)
+            raw = str(self.inputs.get("device_id") or "")
+            chosen = next((d for d in devices if str(d.pk) == raw), None)
+            if chosen is None:
+                raise InputError("Choose the device the caller lost.")
+            recovery.device_mark_lost(**common, device_id=chosen.pk)
+            return f"{chosen.name} marked lost."
+        elif action == "correct_token_serial":
+            authenticator = self._chosen_authenticator(user, action_authenticators(user, action))
+            serial = str(self.inputs.get("token_serial") or "").strip()
+            if not serial:
+                raise InputError("Enter the serial printed on the back of the token.")
+            _input_refusal(
+                recovery.token_serial_correct,
+                {"token_serial", "token_serial_changed"},
+                **common,
+                authenticator_id=authenticator.pk,
+                serial=serial,
+            )
+            return f"{authenticator} registered under serial {serial.upper()}."
+        elif action == "add_mobile_number":
+            number = str(self.inputs.get("mobile_number") or "").strip()
+            if not number:
+                raise InputError("Enter the caller's mobile number in international form.")
+            _input_refusal(
+                recovery.contact_number_add,
+                {"contact_number_format"},
+                **common,
+                attribute="mobile",
+                number=number,
+            )
+            return "The caller's mobile number was added."
         else:
             raise RecoveryRefused(f"The guided session cannot run {action} yet.")
         return ""
+
+    def _chosen_authenticator(self, user: EndUser, choices: list[Authenticator]) -> Authenticator:
+        if not choices:
+            raise RecoveryRefused(
+                "The user has no authenticator this action applies to.", guard="authenticator"
+            )
+        raw = str(self.inputs.get("authenticator_id") or "")
+        if len(choices) == 1 and not raw:
+            return choices[0]
+        chosen = next((a for a in choices if str(a.pk) == raw), None)
+        if chosen is None:
+            raise InputError("Choose the authenticator.")
+        return chosen
 
     def verify_identity(self, node: ActionNode) -> runner.NodeResult:
         """The technician's choice of method: the verification already current on the
@@ -284,13 +383,48 @@ class SessionDriver(runner.DirectoryDriver):
             raise Waiting({"kind": "verify", "attempt": attempt.id, "factor": attempt.factor})
         return attempt_result(node, attempt)
 
-    def subflow(self, node, state):
-        raise SessionError("Sub-playbooks are not run in guided sessions yet.")
+    def subflow(self, node: SubflowNode, state: engine.SessionState) -> runner.NodeResult:
+        # Set by the session when the sub-playbook it entered reached its end.
+        if self.subflow_result is not None:
+            result, self.subflow_result = self.subflow_result, None
+            return result
+        raise EnterSubflow(node)
 
     # --- the record -------------------------------------------------------------------------
 
     def record(self, step: runner.Step, state: engine.SessionState) -> None:
         _record_step(self.session, self.actor, step, state)
+
+
+def action_authenticators(user: EndUser, action: str) -> list[Authenticator]:
+    """The authenticators an action node offers to choose from."""
+    methods = {
+        "resync_token": (Method.TOTP, Method.HOTP_TOKEN),
+        "correct_token_serial": (Method.HOTP_TOKEN,),
+    }.get(action)
+    if methods is None:
+        return []
+    return list(
+        Authenticator.objects.filter(end_user=user, method__in=methods)
+        .exclude(status=AuthenticatorStatus.REVOKED)
+        .order_by("pk")
+    )
+
+
+def action_devices(user: EndUser) -> list[Device]:
+    """The devices a mark-lost action may choose from (not already lost)."""
+    return list(Device.objects.filter(end_user=user, lost_at__isnull=True).order_by("name", "pk"))
+
+
+def _input_refusal(service, input_guards: set[str], **kwargs):
+    """Runs a recovery service; a refusal about what was entered (not a guard on the caller
+    or the technician) asks for the input again instead of taking the blocked branch."""
+    try:
+        return service(**kwargs)
+    except RecoveryRefused as exc:
+        if exc.guard in input_guards:
+            raise InputError(exc.message) from exc
+        raise
 
 
 def attempt_result(node: VerifyNode, attempt) -> runner.NodeResult:
@@ -318,10 +452,62 @@ def _identity_verified(method: str, verification_id: int | None) -> runner.NodeR
     )
 
 
-def _shown(session: GuidedSession, step: runner.Step, state: engine.SessionState):
+# --- Frames: the session's playbook and the subflows it is inside --------------------------------
+
+SUBFLOWS = "subflows"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where the session works now: its own playbook (depth 0) or the sub-playbook a
+    subflow node entered, with the version that subflow pinned and its engine state."""
+
+    version: PlaybookVersion
+    definition: PlaybookDefinition
+    state: engine.SessionState
+    depth: int
+    # The subflow node of the playbook one level up (None at depth 0).
+    entered_from: str | None = None
+
+
+def _version(pk: int) -> PlaybookVersion:
+    return PlaybookVersion.objects.select_related("playbook").get(pk=pk)
+
+
+def session_frame(session: GuidedSession) -> Frame:
+    """The frame the session's current node is in."""
+    frames = session.state.get(SUBFLOWS) or []
+    if not frames:
+        return Frame(session.version, _definition(session), session_state(session), 0)
+    top = frames[-1]
+    version = _version(top["version"])
+    return Frame(
+        version,
+        playbook_definition(version),
+        engine.SessionState.from_dict(top["state"]),
+        len(frames),
+        top["node"],
+    )
+
+
+def _with_frame_state(session: GuidedSession, state: engine.SessionState) -> dict[str, Any]:
+    """session.state with the current frame's engine state replaced (any wait cleared)."""
+    frames = session.state.get(SUBFLOWS) or []
+    if not frames:
+        return state.as_dict()
+    outer = {k: v for k, v in session.state.items() if k not in ("pending", SUBFLOWS)}
+    return dict(outer, **{SUBFLOWS: [*frames[:-1], dict(frames[-1], state=state.as_dict())]})
+
+
+def _save_state(session: GuidedSession, state: dict[str, Any]) -> None:
+    session.state = state
+    GuidedSession.objects.filter(pk=session.pk).update(state=state)
+
+
+def _shown(definition: PlaybookDefinition, step: runner.Step, state: engine.SessionState):
     """The options as the card showed them (branch and label) and, for a question, the
     answer under its fact name: a record that reads the same after the playbook changed."""
-    node = _definition(session).node(step.node)
+    node = definition.node(step.node)
     facts = dict(step.facts)
     if isinstance(node, QuestionNode):
         labels = {engine.answer_key(option.value): option.label for option in node.options}
@@ -335,13 +521,15 @@ def _shown(session: GuidedSession, step: runner.Step, state: engine.SessionState
 def _record_step(
     session: GuidedSession, actor: Staff, step: runner.Step, state: engine.SessionState
 ) -> StepRecord:
-    options, facts = _shown(session, step, state)
+    frame = session_frame(session)
+    options, facts = _shown(frame.definition, step, state)
     with transaction.atomic():
         locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
         last = locked.steps.aggregate(last=Max("sequence"))["last"] or 0
         record = StepRecord.objects.create(
             session=locked,
             sequence=last + 1,
+            version=frame.version,
             node=step.node,
             kind=step.kind,
             title=step.title,
@@ -352,6 +540,7 @@ def _record_step(
             evidence=step.evidence,
             facts=facts,
             condition_inputs=step.condition_inputs,
+            named_causes=list(step.named_causes),
             error=step.error or "",
             actor=actor,
             at=clock.now(),
@@ -363,6 +552,7 @@ def _record_step(
             payload=_payload(
                 session,
                 "step",
+                version=frame.version,
                 sequence=record.sequence,
                 node=step.node,
                 kind=step.kind,
@@ -371,17 +561,25 @@ def _record_step(
                 evidence=step.evidence,
             ),
         )
-        session.state = state.as_dict()
-        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        _save_state(session, _with_frame_state(session, state))
     return record
 
 
-def _payload(session: GuidedSession, event: str, **fields: Any) -> SessionEventPayload:
+def _payload(
+    session: GuidedSession,
+    event: str,
+    *,
+    version: PlaybookVersion | None = None,
+    **fields: Any,
+) -> SessionEventPayload:
+    """A session.step payload; `version` is the playbook version of the step's frame (the
+    session's own by default)."""
+    version = version or session.version
     return SessionEventPayload(
         session=session.pk,
         event=event,
-        playbook=session.version.playbook.slug,
-        version=session.version.number,
+        playbook=version.playbook.slug,
+        version=version.number,
         **fields,
     )
 
@@ -394,6 +592,7 @@ def _definition(session: GuidedSession) -> PlaybookDefinition:
 
 
 def session_state(session: GuidedSession) -> engine.SessionState:
+    """The engine state of the session's own playbook (subflows it is inside aside)."""
     return engine.SessionState.from_dict(session.state)
 
 
@@ -443,17 +642,89 @@ def session_start(
 
 
 def _run_automatic(session: GuidedSession, actor: Staff, driver: runner.Driver) -> None:
-    definition = _definition(session)
+    """Runs checks and decisions, enters and leaves subflows, up to the next node that
+    needs someone, or ends the session at its end node."""
     for _ in range(_MAX_AUTOMATIC_STEPS):
-        state = session_state(session)
-        if state.finished:
-            break
-        if not isinstance(definition.node(state.node), AUTOMATIC):
+        frame = session_frame(session)
+        if frame.state.finished:
+            if frame.depth == 0:
+                _end(session, actor)
+                return
+            _leave_subflow(session, driver, frame)
+            continue
+        node = frame.definition.node(frame.state.node)
+        if isinstance(node, SubflowNode):
+            _step(session, driver, frame)
+            continue
+        if not isinstance(node, AUTOMATIC):
             return
-        runner.advance(definition, state, driver)
-        session.refresh_from_db(fields=["state"])
-    if session_state(session).finished:
-        _end(session, actor)
+        _step(session, driver, frame)
+
+
+def _step(session: GuidedSession, driver: runner.Driver, frame: Frame) -> None:
+    """One node of the current frame through the driver (a subflow node enters its
+    playbook instead)."""
+    try:
+        runner.advance(frame.definition, frame.state, driver)
+    except EnterSubflow as entering:
+        _enter_subflow(session, frame, entering.node)
+        return
+    session.refresh_from_db(fields=["state"])
+
+
+def _enter_subflow(session: GuidedSession, frame: Frame, node: SubflowNode) -> None:
+    """Pins the current published version of the sub-playbook and starts it with the facts
+    gathered so far; its steps are recorded with that version."""
+    version = playbook_version_current(node.playbook)
+    if version is None:
+        raise SessionError(f"The playbook {node.playbook} is not published; it cannot run here.")
+    definition = playbook_definition(version)
+    sub = engine.start(definition, dict(frame.state.facts))
+    frames = [
+        *(session.state.get(SUBFLOWS) or []),
+        {"node": node.id, "playbook": version.playbook.slug, "version": version.pk, "state": {}},
+    ]
+    state = dict({k: v for k, v in session.state.items() if k != "pending"}, **{SUBFLOWS: frames})
+    session.state = state
+    _save_state(session, _with_frame_state(session, sub))
+
+
+def _leave_subflow(session: GuidedSession, driver: runner.Driver, frame: Frame) -> None:
+    """The sub-playbook reached its end: its outcome picks the subflow node's branch in the
+    playbook one level up, and the root causes it named carry over."""
+    frames = session.state.get(SUBFLOWS) or []
+    rest = frames[:-1]
+    session.state = (
+        dict(session.state, **{SUBFLOWS: rest})
+        if rest
+        else {k: v for k, v in session.state.items() if k != SUBFLOWS}
+    )
+    outer = session_frame(session)
+    node = outer.definition.node(outer.state.node)
+    sub = frame.state
+    driver.subflow_result = runner.NodeResult(
+        engine.subflow_branch(node, sub.outcome),
+        evidence={
+            "playbook": frame.version.playbook.slug,
+            "version": frame.version.number,
+            "outcome": sub.outcome,
+            "root_causes": list(sub.root_causes),
+        },
+        named_causes=tuple(sub.root_causes),
+    )
+    runner.advance(outer.definition, outer.state, driver)
+    session.refresh_from_db(fields=["state"])
+
+
+def _lock(session: GuidedSession) -> None:
+    """Locks the session row for the rest of the transaction and reloads what may have
+    changed since the request read it (another technician's step)."""
+    locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
+    session.state, session.status = locked.state, locked.status
+
+
+def _last_sequence(session: GuidedSession) -> int:
+    return session.steps.aggregate(last=Max("sequence"))["last"] or 0
 
 
 def session_advance(
@@ -464,44 +735,59 @@ def session_advance(
     value: Any = None,
     inputs: dict[str, Any] | None = None,
     driver: runner.Driver | None = None,
+    after: int | None = None,
 ) -> SessionDriver | runner.Driver:
     """Answers or runs the current node, then runs the automatic nodes after it.
 
-    `node` is the node the technician answered (a stale form for a node the session has
-    left is refused); `value` the option or done/not_done; `inputs` what an action or
-    verify needs (reason, identity method, passcode). Returns the driver (its
+    `node` is the node the technician answered and `after` the last step the card had seen:
+    the session row is locked, and a form for a node the session has left, or one someone
+    else answered first, is refused (nothing is recorded twice). `value` is the option or
+    done/not_done; `inputs` what an action or verify needs (reason, identity method,
+    passcode, the device or authenticator, codes). Returns the driver (its
     `revealed_code` holds a bypass code to show once).
 
     Side effects: StepRecords and session.step events; recovery actions, sign-ins and
     identity verifications through their services; at an end node the ticket is resolved
-    or escalated. Raises PermissionDenied, Http404, SessionError."""
+    or escalated. Raises PermissionDenied, Http404, SessionError (InputError: the card's
+    input needs correcting)."""
     _require(actor, session.ticket)
-    _require_active(session)
-    state = session_state(session)
-    if node is not None and node != state.node:
-        raise SessionError("The session has moved on; here is where it stands now.")
-    if session.state.get("pending"):
-        raise SessionError("Waiting for the end user; the card updates by itself.")
-    driver = driver or SessionDriver(session, actor, value=value, inputs=inputs)
-    _advance_once(session, actor, driver, state)
+    error: SessionError | None = None
+    with transaction.atomic():
+        _lock(session)
+        _require_active(session)
+        frame = session_frame(session)
+        if node is not None and node != frame.state.node:
+            raise SessionError(STALE_NODE)
+        if after is not None and after != _last_sequence(session):
+            raise SessionError(STALE_STEP)
+        if session.state.get("pending"):
+            raise SessionError("Waiting for the end user; the card updates by itself.")
+        driver = driver or SessionDriver(session, actor, value=value, inputs=inputs)
+        try:
+            _advance_once(session, actor, driver, frame)
+        except SessionError as exc:
+            # Keep what the services recorded (a refusal stays on the trail); the session
+            # itself has not moved.
+            error = exc
+    if error is not None:
+        session.refresh_from_db(fields=["state", "status"])
+        raise error
     return driver
 
 
 def _advance_once(
-    session: GuidedSession, actor: Staff, driver: runner.Driver, state: engine.SessionState
+    session: GuidedSession, actor: Staff, driver: runner.Driver, frame: Frame
 ) -> None:
-    definition = _definition(session)
-    if isinstance(definition.node(state.node), EndNode):
-        _end(session, actor)
+    node = frame.definition.node(frame.state.node)
+    if isinstance(node, EndNode):
+        _run_automatic(session, actor, driver)
         return
     try:
-        runner.advance(definition, state, driver)
+        _step(session, driver, frame)
     except Waiting as waiting:
-        pending = dict(waiting.pending, node=state.node, since=clock.now().isoformat())
-        session.state = dict(session.state, pending=pending)
-        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        pending = dict(waiting.pending, node=frame.state.node, since=clock.now().isoformat())
+        _save_state(session, dict(session.state, pending=pending))
         return
-    session.refresh_from_db(fields=["state"])
     _run_automatic(session, actor, driver)
 
 
@@ -512,20 +798,22 @@ def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
     Side effects: when concluded, the step is recorded and the session moves on (as
     session_advance). Raises PermissionDenied, Http404, SessionError."""
     _require(actor, session.ticket)
-    _require_active(session)
-    pending = session.state.get("pending")
-    if not pending:
-        return False
-    definition = _definition(session)
-    node = definition.node(pending["node"])
-    concluded = _conclusion(actor, session, node, pending)
-    if concluded is None:
-        return True
-    session.state = {key: value for key, value in session.state.items() if key != "pending"}
-    GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
-    driver = SessionDriver(session, actor)
-    driver.concluded = concluded
-    _advance_once(session, actor, driver, session_state(session))
+    with transaction.atomic():
+        _lock(session)
+        _require_active(session)
+        pending = session.state.get("pending")
+        if not pending:
+            return False
+        frame = session_frame(session)
+        node = frame.definition.node(pending["node"])
+        concluded = _conclusion(actor, session, node, pending)
+        if concluded is None:
+            return True
+        session.state = {key: value for key, value in session.state.items() if key != "pending"}
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        driver = SessionDriver(session, actor)
+        driver.concluded = concluded
+        _advance_once(session, actor, driver, session_frame(session))
     return False
 
 
@@ -563,40 +851,67 @@ def _conclusion(
 def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> GuidedSession:
     """Goes back to step `sequence` to answer it again: that step and every later current
     step are marked superseded (kept, never deleted) and the state is rebuilt by replaying
-    the steps before it; automatic nodes run again.
+    the steps before it (inside the subflows they were taken in); automatic nodes run again.
 
     Side effects: superseded_at on StepRecords, a session.step event (back). Raises
     PermissionDenied, Http404, SessionError (no such current step)."""
     _require(actor, session.ticket)
-    _require_active(session)
-    definition = _definition(session)
     with transaction.atomic():
-        locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
-        current = list(locked.steps.filter(superseded_at__isnull=True).order_by("sequence"))
+        _lock(session)
+        _require_active(session)
+        locked = GuidedSession.objects.get(pk=session.pk)
+        current = list(
+            locked.steps.filter(superseded_at__isnull=True)
+            .select_related("version__playbook")
+            .order_by("sequence")
+        )
         if sequence not in {record.sequence for record in current}:
             raise SessionError("That step is no longer part of the session.")
         kept = [record for record in current if record.sequence < sequence]
-        state = _replay(definition, session, kept)
+        state = _replay(session, kept)
         locked.steps.filter(superseded_at__isnull=True, sequence__gte=sequence).update(
             superseded_at=clock.now()
         )
-        session.state = state.as_dict()
-        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        _save_state(session, state)
         ticket_event_record(
             ticket=session.ticket,
             kind=EventKind.SESSION_STEP,
             actor=actor,
-            payload=_payload(session, "back", superseded_from=sequence, node=state.node),
+            payload=_payload(
+                session, "back", superseded_from=sequence, node=session_frame(session).state.node
+            ),
         )
-    _run_automatic(session, actor, SessionDriver(session, actor))
+        _run_automatic(session, actor, SessionDriver(session, actor))
     return session
 
 
-def _replay(
-    definition: PlaybookDefinition, session: GuidedSession, records: list[StepRecord]
-) -> engine.SessionState:
-    state = engine.start(definition, _base_facts(session.ticket, session.application))
+def _replay(session: GuidedSession, records: list[StepRecord]) -> dict[str, Any]:
+    """session.state rebuilt from the current step records: each record steps the frame
+    of its playbook version (a record of another version opens that subflow; the record
+    of the subflow node itself closes it)."""
+    top = engine.start(_definition(session), _base_facts(session.ticket, session.application))
+    # [subflow node id, version, definition, state] per open subflow, innermost last.
+    frames: list[list[Any]] = []
     for record in records:
+        version_id = record.version_id or session.version_id
+        active = frames[-1][1].pk if frames else session.version_id
+        outer = frames[-2][1].pk if len(frames) > 1 else session.version_id
+        if frames and version_id != active and version_id == outer:
+            frames.pop()  # the subflow node's own record: its playbook ended
+        elif version_id != active:
+            parent_state = frames[-1][3] if frames else top
+            definition = playbook_definition(record.version)
+            frames.append(
+                [
+                    parent_state.node,
+                    record.version,
+                    definition,
+                    engine.start(definition, dict(parent_state.facts)),
+                ]
+            )
+        definition, state = (
+            (frames[-1][2], frames[-1][3]) if frames else (_definition(session), top)
+        )
         state = engine.step(
             definition,
             state,
@@ -604,7 +919,22 @@ def _replay(
             facts=record.facts,
             named_causes=tuple(record.named_causes),
         )
-    return state
+        if frames:
+            frames[-1][3] = state
+        else:
+            top = state
+    result = top.as_dict()
+    if frames:
+        result[SUBFLOWS] = [
+            {
+                "node": node_id,
+                "playbook": version.playbook.slug,
+                "version": version.pk,
+                "state": state.as_dict(),
+            }
+            for node_id, version, _, state in frames
+        ]
+    return result
 
 
 def session_resume(*, actor: Staff, ticket: Ticket) -> GuidedSession:

@@ -188,7 +188,7 @@ def work_case(
         "outcome": session.outcome,
         "verified_sign_in": state.verified_sign_in,
         "bypass_issued": any(
-            s.kind == "action" and s.branch == "done" and _is_bypass(session, s.node) for s in steps
+            s.kind == "action" and s.branch == "done" and _is_bypass(session, s) for s in steps
         ),
         "identity_verified_by": identity,
         "audit_events": ticket.events.count(),
@@ -196,8 +196,9 @@ def work_case(
     }
 
 
-def _is_bypass(session: GuidedSession, node_id: str) -> bool:
+def _is_bypass(session: GuidedSession, step) -> bool:
     from troubleshooting.selectors import playbook_definition
 
-    node = playbook_definition(session.version).node(node_id)
+    # A step inside a subflow belongs to the version that subflow pinned.
+    node = playbook_definition(step.version or session.version).node(step.node)
     return getattr(node, "action", None) == "issue_bypass_code"

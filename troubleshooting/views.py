@@ -9,6 +9,10 @@ never redirected to: it is rendered once, straight from the POST that issued it.
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -25,13 +29,18 @@ from helpdesk.models import Ticket
 from helpdesk.permissions import end_user_in_scope
 from helpdesk.roles import Capability
 from troubleshooting import engine, kb
+from troubleshooting.actions import ACTIONS
 from troubleshooting.models import GuidedSession
 from troubleshooting.schema import ActionNode, QuestionNode
-from troubleshooting.selectors import playbook_definition, session_latest_for_ticket
+from troubleshooting.selectors import session_latest_for_ticket
 from troubleshooting.sessions import (
+    InputError,
     SessionError,
+    action_authenticators,
+    action_devices,
     session_abandon,
     session_advance,
+    session_frame,
     session_go_back,
     session_poll,
     session_start,
@@ -80,22 +89,36 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             Application.objects.order_by("name").values_list("name", flat=True)
         )
     else:
-        definition = playbook_definition(session.version)
-        steps = list(session.steps.select_related("actor").order_by("sequence"))
+        frame = session_frame(session)
+        definition, state = frame.definition, frame.state
+        steps = list(
+            session.steps.select_related("actor", "version__playbook").order_by("sequence")
+        )
+        for step in steps:
+            step.readable = readable_evidence(step.evidence)
         current = [s for s in steps if s.superseded_at is None]
-        state = engine.SessionState.from_dict(session.state)
         node = definition.node(state.node)
         context.update(
             definition=definition,
+            frame=frame,
             steps=steps,
             current_steps=current,
+            last_sequence=steps[-1].sequence if steps else 0,
             node=node,
             state=state,
             pending=session.state.get("pending"),
             # The checks and decisions that ran since the last answered node.
             evidence=_recent_automatic(current),
             kb_links=kb.article_titles(list(node.kb)),
+            posted=extra.pop("posted", {}),
         )
+        if session.is_active and isinstance(node, ActionNode):
+            end_user = session.ticket.end_user
+            context.update(
+                action_spec=ACTIONS.get(node.action),
+                authenticators=action_authenticators(end_user, node.action),
+                devices=action_devices(end_user) if node.action == "mark_device_lost" else [],
+            )
         if isinstance(node, QuestionNode):
             context["options"] = [
                 (engine.answer_key(option.value), option.label) for option in node.options
@@ -109,6 +132,66 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             )
     context.update(extra)
     return context
+
+
+# --- Evidence, readably ---------------------------------------------------------------------------
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_MAX_DEPTH = 3
+# Evidence keys whose plain English is not just the key with spaces.
+_LABELS = {
+    "os_version": "OS version",
+    "min_os_version": "Minimum OS version",
+    "app_version": "App version",
+    "min_app_version": "Minimum app version",
+    "sms": "SMS",
+    "url": "URL",
+    "id": "ID",
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One evidence value as the card shows it: `kind` is text, time, yes_no, none, list
+    (value: a list of Shown without labels) or map (value: a list of labelled Shown)."""
+
+    label: str
+    kind: str
+    value: Any
+
+
+def label_for(key: str) -> str:
+    if key in _LABELS:
+        return _LABELS[key]
+    words = str(key).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _shown(label: str, value: Any, depth: int) -> Shown:
+    if value is None or value == "" or value == [] or value == {}:
+        return Shown(label, "none", None)
+    if isinstance(value, bool):
+        return Shown(label, "yes_no", value)
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return Shown(label, "time", datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    if depth >= _MAX_DEPTH and isinstance(value, dict | list):
+        return Shown(label, "text", json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, dict):
+        return Shown(label, "map", readable_evidence(value, depth=depth + 1))
+    if isinstance(value, list | tuple):
+        return Shown(label, "list", [_shown("", item, depth + 1) for item in value])
+    return Shown(label, "text", str(value))
+
+
+def readable_evidence(evidence: Any, *, depth: int = 0) -> list[Shown]:
+    """A step's evidence (JSON) as labelled values: keys in plain words, lists as lists,
+    ISO times as times, nested mappings as nested lists of labelled values."""
+    if not isinstance(evidence, dict):
+        return [_shown("", evidence, depth)] if evidence not in (None, "") else []
+    return [_shown(label_for(key), value, depth) for key, value in evidence.items()]
 
 
 def _recent_automatic(current: list) -> list:
@@ -161,7 +244,21 @@ def start(request: HttpRequest, ticket_pk: int) -> HttpResponse:
     return _after_post(request, ticket)
 
 
-_INPUTS = ("reason", "method", "phone_number", "device_id", "passcode", "note")
+_INPUTS = (
+    "reason",
+    "method",
+    "phone_number",
+    "device_id",
+    "passcode",
+    "note",
+    "authenticator_id",
+    "first_code",
+    "second_code",
+    "token_serial",
+    "mobile_number",
+)
+# Inputs never echoed back into a re-rendered card (one-time values).
+_NOT_ECHOED = frozenset({"passcode"})
 
 
 @require_POST
@@ -172,6 +269,7 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_visible(request, pk)
     inputs: dict[str, Any] = {name: request.POST.get(name, "") for name in _INPUTS}
     inputs["confirmed"] = request.POST.get("confirmed") == "on"
+    after = request.POST.get("after", "")
     try:
         driver = session_advance(
             actor=request.user,
@@ -179,7 +277,13 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
             node=request.POST.get("node") or None,
             value=request.POST.get("value") or None,
             inputs=inputs,
+            after=int(after) if after.isdigit() else None,
         )
+    except InputError as exc:
+        # The same card again, with the message and everything entered (with or without
+        # JavaScript): nothing was recorded and nothing is lost.
+        posted = {k: v for k, v in inputs.items() if k not in _NOT_ECHOED}
+        return _render_panel(request, session.ticket, error=str(exc), posted=posted)
     except SessionError as exc:
         return _after_post(request, session.ticket, str(exc))
     code = getattr(driver, "revealed_code", None)
