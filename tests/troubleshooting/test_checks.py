@@ -28,7 +28,8 @@ def ctx(user, application=None, **service) -> CheckContext:
 def test_registry_holds_the_checks_of_issue_6():
     ids = {spec.id for spec in registry.all()}
 
-    assert ids == {
+    # Later checks live in their own modules; these stay.
+    assert ids >= {
         "user_status",
         "enrollment_stage",
         "device_compatibility",

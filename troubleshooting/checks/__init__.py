@@ -163,4 +163,8 @@ def _load_builtin_checks() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from troubleshooting.checks import directory, service  # noqa: F401
+        from troubleshooting.checks import (  # noqa: F401
+            directory,
+            enrollment_extra,
+            service,
+        )

@@ -1,0 +1,52 @@
+"""Checks for the enrollment playbook beyond the directory's own records: what the MFA
+service's delivery log says happened to the enrollment invitation."""
+
+from __future__ import annotations
+
+from enrollment.models import EnrollmentLink
+from troubleshooting.checks import CheckContext, CheckResult, check
+
+# The delivery log's statuses, grouped by what the technician does next.
+_PENDING = ("queued", "delayed", "rate_limited")
+
+
+@check(
+    "invitation_delivery",
+    outcomes=["delivered", "filtered", "pending", "failed", "not_sent"],
+    facts=["invitation_delivery_status", "invitation_sent_count"],
+    title="What became of the enrollment email",
+)
+def invitation_delivery(ctx: CheckContext) -> CheckResult:
+    """The newest email the service sent the end user since their latest enrollment link
+    was issued, as its delivery log reports it: accepted by the mail server, filed as spam
+    (`filtered`), still on its way, bounced (`failed`), or never sent at all."""
+    link = (
+        EnrollmentLink.objects.filter(end_user=ctx.end_user).order_by("-created_at", "-id").first()
+    )
+    emails = [
+        report
+        for report in ctx.mfa.delivery_log(end_user_id=ctx.end_user.pk)
+        if report.channel == "email" and (link is None or report.at >= link.created_at)
+    ]
+    latest = emails[0] if emails else None
+    if latest is None:
+        outcome = "not_sent"
+    elif latest.status in _PENDING:
+        outcome = "pending"
+    elif latest.status in ("delivered", "filtered", "failed"):
+        outcome = latest.status
+    else:
+        outcome = "failed"
+    evidence = {
+        "emails": [
+            {"at": report.at.isoformat(), "status": report.status, "detail": report.detail}
+            for report in emails[:5]
+        ],
+        "link_created_at": link.created_at.isoformat() if link else None,
+        "link_sent_count": link.sent_count if link else 0,
+    }
+    facts = {
+        "invitation_delivery_status": latest.status if latest else None,
+        "invitation_sent_count": link.sent_count if link else 0,
+    }
+    return CheckResult(outcome, evidence, facts)
