@@ -26,3 +26,13 @@ def expire_bypass_codes() -> int:
     from enrollment.services.bypass import bypass_statuses_refresh
 
     return len(bypass_statuses_refresh())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def bulk_job_run(*, job_id: int) -> int:
+    """Works through bulk job `job_id` (a reminder or reset for many end users pending
+    enrollment). Safe to run twice: end users already processed are skipped. Returns how
+    many end users the job has processed so far."""
+    from enrollment.services.bulk import bulk_job_process
+
+    return bulk_job_process(job_id=job_id).processed

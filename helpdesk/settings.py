@@ -286,6 +286,10 @@ BYPASS_CODES_ACTIVE_MAX = env_int("BYPASS_CODES_ACTIVE_MAX", 5, minimum=1)
 RECOVERY_RATE_WINDOW_MINUTES = env_int("RECOVERY_RATE_WINDOW_MINUTES", 60, minimum=1)
 RECOVERY_RATE_LIMIT_PER_TECHNICIAN = env_int("RECOVERY_RATE_LIMIT_PER_TECHNICIAN", 30, minimum=1)
 RECOVERY_RATE_LIMIT_PER_END_USER = env_int("RECOVERY_RATE_LIMIT_PER_END_USER", 6, minimum=1)
+# Bulk enrollment jobs (reminders, resets): the most end users one job may reach, and how
+# many the task processes between two progress checkpoints.
+BULK_JOB_MAX_USERS = env_int("BULK_JOB_MAX_USERS", 500, minimum=1)
+BULK_JOB_BATCH_SIZE = env_int("BULK_JOB_BATCH_SIZE", 50, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------------
 
