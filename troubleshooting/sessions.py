@@ -147,6 +147,7 @@ class SessionDriver(runner.DirectoryDriver):
         *,
         value: Any = None,
         inputs: dict[str, Any] | None = None,
+        reask_on_bad_input: bool = False,
     ):
         application = (
             Application.objects.filter(name=session.application).first()
@@ -164,6 +165,9 @@ class SessionDriver(runner.DirectoryDriver):
         # A bypass code issued at an action node: shown once, never stored.
         self.revealed_code: str | None = None
         self.subflow_result: runner.NodeResult | None = None
+        # The wizard shows the card again when what the technician entered cannot be used;
+        # a driver with nobody to ask (simulate_case) takes the action's blocked branch.
+        self.reask_on_bad_input = reask_on_bad_input
 
     @property
     def ticket(self) -> Ticket:
@@ -201,6 +205,10 @@ class SessionDriver(runner.DirectoryDriver):
         reason = str(self.inputs.get("reason") or f"Guided session: {node.title}").strip()
         try:
             message = self._run_recovery(node.action, reason)
+        except InputError as exc:
+            if self.reask_on_bad_input:
+                raise
+            return runner.NodeResult("blocked", evidence={"refused": str(exc)})
         except (RecoveryRefused, PermissionDenied) as exc:
             text = getattr(exc, "message", None) or str(exc)
             return runner.NodeResult("blocked", evidence={"refused": text})
@@ -231,24 +239,6 @@ class SessionDriver(runner.DirectoryDriver):
             recovery.authenticator_reset(**common, authenticator_id=live.pk)
         elif action == "unlock_user":
             recovery.end_user_unlock(**common)
-        elif action == "correct_token_serial":
-            token = (
-                user.authenticators.filter(method="hotp_token")
-                .exclude(status="revoked")
-                .order_by("-created_at", "-id")
-                .first()
-            )
-            if token is None:
-                raise RecoveryRefused("There is no hardware token on record.")
-            recovery.token_serial_correct(
-                **common,
-                authenticator_id=token.pk,
-                serial=str(self.inputs.get("token_serial") or ""),
-            )
-        elif action == "add_mobile_number":
-            recovery.contact_number_add(
-                **common, attribute="mobile", number=str(self.inputs.get("mobile_number") or "")
-            )
         elif action == "issue_bypass_code":
             issue = recovery.bypass_code_issue(**common)
             self.revealed_code = issue.codes[0]
@@ -313,8 +303,8 @@ class SessionDriver(runner.DirectoryDriver):
                 "The user has no authenticator this action applies to.", guard="authenticator"
             )
         raw = str(self.inputs.get("authenticator_id") or "")
-        if len(choices) == 1 and not raw:
-            return choices[0]
+        if not raw and (len(choices) == 1 or not self.reask_on_bad_input):
+            return choices[-1]  # the only one, or the newest when nobody can be asked
         chosen = next((a for a in choices if str(a.pk) == raw), None)
         if chosen is None:
             raise InputError("Choose the authenticator.")
@@ -762,7 +752,9 @@ def session_advance(
             raise SessionError(STALE_STEP)
         if session.state.get("pending"):
             raise SessionError("Waiting for the end user; the card updates by itself.")
-        driver = driver or SessionDriver(session, actor, value=value, inputs=inputs)
+        driver = driver or SessionDriver(
+            session, actor, value=value, inputs=inputs, reask_on_bad_input=True
+        )
         try:
             _advance_once(session, actor, driver, frame)
         except SessionError as exc:

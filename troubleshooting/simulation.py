@@ -71,7 +71,13 @@ class CallerDriver(SessionDriver):
         spec = ACTIONS.get(node.action)
         if spec is not None and spec.asks:
             tell = getattr(self.caller, "tell", None)
-            self.inputs[spec.asks[0]] = tell(spec.asks[0]) if tell else ""
+            told = tell(spec.asks[0]) if tell else ""
+            if not told:
+                # Nothing to read out (no token in hand, no phone): the action cannot run.
+                return runner.NodeResult(
+                    "blocked", evidence={"refused": f"The caller cannot tell {spec.asks[0]}."}
+                )
+            self.inputs[spec.asks[0]] = told
         result = super().action(node, state)
         if self.revealed_code is not None:
             # Read out once to the caller, who types it at the next sign-in.
