@@ -7,6 +7,7 @@ import re
 
 import pytest
 import yaml
+from django.db import connection
 from django.urls import reverse
 
 from authsim import caller
@@ -463,3 +464,72 @@ def test_card_shows_evidence_readably_and_kb_titles_as_links(tmp_path, desk):
     assert ">Clock and time settings</a>" in body
     assert "{&#x27;" not in body  # no dict printed raw
     assert '<dl class="guide-evidence">' in body
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks need PostgreSQL")
+def test_concurrent_answers_to_one_node_record_one_step(tmp_path, desk, client_for):
+    import threading
+
+    from troubleshooting.sessions import SessionError, session_advance
+
+    _, technician, user = desk
+    other = make_staff(Role.HELPDESK, username="otto.other")
+    publish(tmp_path, clean_playbook())
+    ticket = open_ticket(technician, user)
+    session = start(client_for(technician), ticket)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def answer(actor, value) -> None:
+        try:
+            mine = GuidedSession.objects.select_related("ticket", "version__playbook").get(
+                pk=session.pk
+            )
+            barrier.wait()
+            session_advance(actor=actor, session=mine, node="ask", value=value, after=1)
+            with lock:
+                outcomes.append("recorded")
+        except SessionError as exc:
+            with lock:
+                outcomes.append(str(exc))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=answer, args=(technician, "false")),
+        threading.Thread(target=answer, args=(other, "true")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(outcomes) == sorted(["recorded", STALE_NODE])
+    assert StepRecord.objects.filter(session=session, node="ask").count() == 1
+
+
+def test_bad_input_with_nobody_to_ask_takes_the_blocked_branch(tmp_path, client_for):
+    from troubleshooting.sessions import SessionDriver, session_advance
+
+    _, user = load("lost-device")
+    technician = make_staff(Role.HELPDESK, username="tina.tech")
+    publish(
+        tmp_path,
+        action_playbook("mark_device_lost", ["capability:recovery_actions", "not_self", "reason"]),
+    )
+    session = start(client_for(technician), open_ticket(technician, user))
+
+    session_advance(
+        actor=technician,
+        session=session,
+        driver=SessionDriver(session, technician, inputs={"device_id": "0"}),
+    )
+
+    [step] = session.steps.all()
+    assert (step.node, step.branch) == ("act", "blocked")
+    assert step.evidence == {"refused": "Choose the device the caller lost."}
