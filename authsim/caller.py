@@ -213,6 +213,13 @@ def check_spam_folder(end_user: EndUser, device: Device | None) -> ActionResult:
     return _ok("check_spam_folder", "Nothing in the spam folder; I marked the sender safe anyway.")
 
 
+def enter_code_promptly(end_user: EndUser, device: Device | None) -> ActionResult:
+    """The caller keeps the sign-in page open and types the newest code as soon as it
+    arrives, before it expires."""
+    SimUser.objects.update_or_create(end_user=end_user, defaults={"response_delay_seconds": 0})
+    return _ok("enter_code_promptly", "I'll type the newest code the moment it arrives.")
+
+
 # --- Enrollment ---------------------------------------------------------------------------
 
 
@@ -412,7 +419,40 @@ def caller_tells(end_user: EndUser, item: str) -> str:
     if item == "mobile_number":
         own = SimUser.objects.filter(end_user=end_user).values_list("own_mobile", flat=True)
         return (own.first() or "") or end_user.mobile
+    if item in ("first_code", "second_code"):
+        return _resync_code(end_user, second=item == "second_code")
     raise UnknownAction(f"The caller cannot tell {item!r}.")
+
+
+def _resync_code(end_user: EndUser, *, second: bool) -> str:
+    """One of two consecutive codes for a resynchronisation: a hardware token shows the next
+    code at each press; the app shows the next one after waiting for it (one time step)."""
+    generators = Authenticator.objects.filter(
+        end_user=end_user, method__in=("hotp_token", "totp"), device__isnull=False
+    ).exclude(status="revoked")
+    for authenticator in generators.select_related("device").order_by("-method", "id"):
+        if _sim(authenticator.device).lost:
+            continue
+        if authenticator.method == "totp" and second:
+            _wait(otp.INTERVAL)
+        return current_code(authenticator.device, authenticator) or ""
+    return ""
+
+
+def token_serial_matches(end_user: EndUser) -> bool:
+    """Whether the serial printed on the caller's token is the one the technician reads out
+    from the record (the caller compares them)."""
+    token = (
+        Authenticator.objects.filter(end_user=end_user, method="hotp_token")
+        .exclude(status="revoked")
+        .select_related("device")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if token is None:
+        return True
+    printed = caller_tells(end_user, "token_serial")
+    return not printed or printed.strip().upper() == (token.serial or "").strip().upper()
 
 
 # --- Answering pushes ---------------------------------------------------------------------
@@ -476,6 +516,7 @@ USER_ACTIONS: dict[str, Callable[..., ActionResult]] = {
     "open_enrollment_link": open_enrollment_link,
     "rename_authenticator": rename_authenticator,
     "sign_out_and_in": sign_out_and_in,
+    "enter_code_promptly": enter_code_promptly,
 }
 ACTIONS = {**DEVICE_ACTIONS, **USER_ACTIONS}
 assert set(ACTIONS) == set(CALLER_ACTIONS)
@@ -496,6 +537,7 @@ ACTION_LABELS: dict[str, str] = {
     "sign_out_and_in": "Sign out and back in",
     "approve_push": "Approve",
     "deny_push": "Deny",
+    "enter_code_promptly": "Type the newest code straight away",
 }
 
 

@@ -88,6 +88,7 @@ CallerAction = Literal[
     "approve_push",
     "deny_push",
     "update_os",
+    "enter_code_promptly",
 ]
 
 COMPLAINTS: tuple[str, ...] = get_args(Complaint)

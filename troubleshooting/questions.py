@@ -73,5 +73,12 @@ QUESTION_FACTS: dict[str, QuestionFact] = {
             "Does the caller have the enrolled phone or token with them?",
             ground_truth="not devices[].lost",
         ),
+        QuestionFact(
+            "token_serial_matches",
+            "bool",
+            "Read the serial on record to the caller: is it the one printed on the back of "
+            "their token?",
+            ground_truth="devices[].serial == authenticators[].serial (hardware token)",
+        ),
     )
 }

@@ -78,6 +78,15 @@ class CallerDriver(SessionDriver):
                     "blocked", evidence={"refused": f"The caller cannot tell {spec.asks[0]}."}
                 )
             self.inputs[spec.asks[0]] = told
+        if node.action == "resync_token":
+            # Two consecutive codes read off the token or the app, as the card asks for.
+            tell = getattr(self.caller, "tell", None)
+            for item in ("first_code", "second_code"):
+                self.inputs[item] = tell(item) if tell else ""
+            if not all(self.inputs[item] for item in ("first_code", "second_code")):
+                return runner.NodeResult(
+                    "blocked", evidence={"refused": "The caller cannot read out two codes."}
+                )
         result = super().action(node, state)
         if self.revealed_code is not None:
             # Read out once to the caller, who types it at the next sign-in.

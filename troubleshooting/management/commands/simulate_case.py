@@ -50,6 +50,8 @@ class AutomatedCaller:
             return bool(sim and sim.app_installed)
         if fact == "has_device":
             return bool(sim and not sim.lost)
+        if fact == "token_serial_matches":
+            return sim_caller.token_serial_matches(self.end_user)
         if fact == "enrollment_email_received":
             return any(
                 message.kind == MessageKind.ENROLLMENT
