@@ -117,14 +117,14 @@ def pending_end_users(staff: Staff, filters: PendingFilter | None = None) -> Que
     return users
 
 
-def filter_choices(staff: Staff) -> tuple[list[Group], list[Application]]:
+def filter_choices(staff: Staff) -> tuple[QuerySet[Group], QuerySet[Application]]:
     """The groups (only those of the viewer's units, when bound) and applications the
     filter form offers."""
     group_ids = scoped_group_ids(staff)
     groups = Group.objects.order_by("name")
     if group_ids is not None:
         groups = groups.filter(pk__in=group_ids)
-    return list(groups), list(Application.objects.order_by("name"))
+    return groups, Application.objects.order_by("name")
 
 
 # --- Jobs ----------------------------------------------------------------------------------------

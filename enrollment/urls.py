@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import views, views_policy
+from enrollment import views, views_bulk, views_policy
 
 app_name = "enrollment"
 
@@ -31,4 +31,7 @@ urlpatterns = [
     path("policies/explain/", views_policy.policy_explain, name="policy-explain"),
     path("policies/<int:pk>/", views_policy.policy_edit, name="policy-edit"),
     path("policies/<int:pk>/delete/", views_policy.policy_delete_view, name="policy-delete"),
+    path("bulk/", views_bulk.bulk_pending, name="bulk-pending"),
+    path("bulk/start/", views_bulk.bulk_start, name="bulk-start"),
+    path("bulk/<int:pk>/", views_bulk.bulk_job, name="bulk-job"),
 ]

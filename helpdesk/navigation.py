@@ -65,6 +65,12 @@ NAV_ITEMS: list[NavItem] = [
         "What applies to one end user signing in, and which policy says so.",
     ),
     NavItem(
+        "Pending enrollment",
+        "enrollment:bulk-pending",
+        Capability.BULK_ENROLLMENT,
+        "End users who have not finished enrolling: remind them or restart, in bulk.",
+    ),
+    NavItem(
         "Staff",
         "helpdesk:staff-list",
         Capability.MANAGE_STAFF,

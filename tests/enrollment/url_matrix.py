@@ -58,6 +58,61 @@ def _decided(response, world, staff):
     )
 
 
+# --- Bulk enrollment ------------------------------------------------------------------------------
+
+_BULK = roles("owner", "administrator", "user_manager")
+
+
+def _bulk_world(world):
+    """A pending end user in the personas' unit and one outside it; the in-unit group's
+    filter, so every allowed role (owners see both units) counts exactly one."""
+    from tests.factories import EndUserFactory
+
+    EndUserFactory(
+        username="matrix.pending", status="pending_enrollment", groups=[world.in_scope_group]
+    )
+    EndUserFactory(
+        username="matrix.elsewhere",
+        status="pending_enrollment",
+        groups=[world.out_of_scope_group],
+    )
+    return {"group": world.in_scope_group.pk}
+
+
+def _lists_pending(response, world, staff):
+    body = response.content.decode()
+    assert "matrix.pending" in body
+    assert "matrix.elsewhere" not in body
+    assert response.context["count"] == 1
+
+
+def _bulk_started(response, world, staff):
+    from enrollment.models import BulkJob
+
+    job = BulkJob.objects.get()
+    assert response["Location"] == reverse("enrollment:bulk-job", kwargs={"pk": job.pk})
+    assert (job.created_by_id, job.total, job.action) == (staff.pk, 1, "reminder")
+
+
+def _bulk_job(world):
+    """A job started by the administrator persona for the personas' unit."""
+    from enrollment.models import BulkJob
+    from helpdesk.models import AdministrativeUnit
+
+    job = BulkJob.objects.create(
+        created_by=world.personas["administrator"],
+        action="reminder",
+        reason="Matrix",
+        unit_ids=[AdministrativeUnit.objects.get(name="Matrix unit").pk],
+        total=1,
+    )
+    return {"pk": job.pk}
+
+
+def _shows_progress(response, world, staff):
+    assert "<progress" in response.content.decode()
+
+
 ENTRIES = [
     Entry(
         "enrollment:ticket-actions",
@@ -234,4 +289,20 @@ ENTRIES += [
         check=_explains,
         label="for an end user",
     ),
+    Entry("enrollment:bulk-pending", _BULK, data=_bulk_world, check=_lists_pending),
+    Entry(
+        "enrollment:bulk-start",
+        _BULK,
+        method="post",
+        data=lambda world: {
+            **_bulk_world(world),
+            "action": "reminder",
+            "reason": "Matrix reminder",
+            "confirmed_count": 1,
+            "confirm": "on",
+        },
+        ok_status=(302,),
+        check=_bulk_started,
+    ),
+    Entry("enrollment:bulk-job", _BULK, kwargs=_bulk_job, scoped=True, check=_shows_progress),
 ]
