@@ -198,3 +198,69 @@ def test_prompt_playbook_loop_is_bounded_to_two_rounds():
 
     assert (delivery.max_visits, delivery.on_exhausted) == (2, "recovery_identity")
     assert any(("delivery", engine.EXHAUSTED) in path.steps for path in paths("missing_prompt"))
+
+
+def test_enrollment_playbook_fixes_the_setup_before_any_recovery():
+    used = _uses("enrollment_failure")
+    assert {
+        "instruct:update_os",
+        "instruct:enter_manual_key",
+        "action:correct_token_serial",
+        "action:add_mobile_number",
+        "check:invitation_delivery",
+    } <= used
+
+    for path in paths("enrollment_failure"):
+        nodes = [node for node, _ in path.steps]
+        if ("device_compat", "os_too_old") in path.steps:
+            assert nodes[nodes.index("device_compat") + 1] == "update_os"
+        if ("which_error", "when:2") in path.steps:  # invalid serial
+            at = nodes.index("which_error")
+            assert nodes[at + 1] == "identity_serial"
+            if ("identity_serial", "verified") in path.steps:
+                assert nodes[at + 2] == "correct_serial"
+        if ("which_contact", "when:0") in path.steps:
+            assert nodes[nodes.index("which_contact") + 1] == "add_mobile"
+        if ("scan", "not_done") in path.steps or ("scan_now", "not_done") in path.steps:
+            assert "type_key" in nodes
+
+
+@pytest.mark.parametrize("playbook_id", SHIPPED)
+def test_misleading_complaints_end_before_any_troubleshooting(playbook_id):
+    """A caller who says "no prompt" or "enrollment failed" but is disabled, or has an open
+    fraud report, is recognised by the first checks and handed over at once."""
+    d = definition(playbook_id)
+
+    def end(target: str):
+        node = d.node(target)
+        assert isinstance(node, EndNode), target
+        return node.outcome, tuple(node.root_causes)
+
+    assert end(d.node("status").outcomes["disabled"]) == ("escalated_tier2", ("user_disabled",))
+    assert end(d.node("fraud").outcomes["open"]) == ("escalated_security", ("fraud_reported",))
+    locked = d.node(d.node("status").outcomes["locked_out"])
+    if isinstance(locked, EndNode):
+        assert tuple(locked.root_causes) == ("user_locked_out",)
+    else:  # worked here: verify the caller, then unlock
+        assert (locked.action, locked.outcomes["verified"]) == ("verify_identity", "unlock")
+
+
+def test_prompt_playbook_hands_over_a_lost_phone_and_explains_what_works_as_designed():
+    d = definition("missing_prompt")
+
+    lost = d.node("ask_device")
+    assert {opt.value: opt.next for opt in lost.options}[False] == "end_lost_device"
+    assert (d.node("end_lost_device").outcome, d.node("end_lost_device").root_causes) == (
+        "escalated_tier2",
+        ["lost_device"],
+    )
+    for node_id in ("reinstall", "enable_notifications", "update_app"):
+        assert d.node(node_id).not_done == "ask_device"
+    designed = {
+        cause
+        for node in d.nodes
+        if isinstance(node, EndNode) and node.outcome == "working_as_designed"
+        for cause in node.root_causes
+    }
+    assert {"remembered_device", "session_still_valid", "mfa_disabled"} <= designed
+    assert d.node("offline_passcode").factor == "totp"
