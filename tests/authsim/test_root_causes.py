@@ -188,6 +188,34 @@ FIXES: dict[str, tuple[list[Step], str, str]] = {
     "fraud_reported": ([resolve_fraud], "auto", "user_approved"),
 }
 
+
+def clear_exemptions(user: EndUser) -> None:
+    for policy in Policy.objects.all():
+        policy.exempt_groups.clear()
+
+
+# Variants whose world needs more than their root cause's usual fix.
+FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
+    "enrollment-not-enforced-exempt-group-ef": (
+        [clear_exemptions, *ENROLL],
+        "auto",
+        "user_approved",
+    ),
+    "enrollment-not-enforced-method-not-allowed-ef": (
+        [
+            set_policy(
+                "application:Payroll",
+                allowed_methods=["push", "totp", "hotp_token"],
+                default_method="push",
+            ),
+            *ENROLL,
+        ],
+        "auto",
+        "user_approved",
+    ),
+    "user-locked-out-ef": ([unlock, do("scan_qr_code")], "auto", "user_approved"),
+}
+
 SCENARIOS = [path.stem for path in bundled_scenarios()]
 
 
@@ -214,7 +242,7 @@ def test_scenario_reports_its_fault_and_the_fix_restores_sign_in(
         "final",
     )
 
-    steps, factor, reason = FIXES[scenario.expected.root_cause]
+    steps, factor, reason = FIXES_BY_SCENARIO.get(name) or FIXES[scenario.expected.root_cause]
     for step in steps:
         with django_capture_on_commit_callbacks(execute=True):
             step(user)
