@@ -1,6 +1,7 @@
 """Knowledge-base articles: the files, sanitized rendering, search, the pages, and the
 links from playbook nodes (the linter and the wizard card)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,16 @@ def test_kb_link_in_the_navigation(reader):
     response = reader.get(reverse("helpdesk:home"))
 
     assert f'href="{reverse("kb:list")}"' in response.content.decode()
+
+
+def test_kb_links_between_articles_name_existing_articles():
+    linked = {
+        slug
+        for article in kb.articles().values()
+        for slug in re.findall(r"\(/kb/([a-z0-9-]+)/\)", article.body)
+    }
+
+    assert linked  # the articles refer to each other
+    assert linked - set(kb.articles()) == set()
+    html = kb.article_get("authentication-prompt-issues").html
+    assert '<a href="/kb/push-troubleshooting/" rel="noopener noreferrer">' in html
