@@ -35,6 +35,12 @@ NAV_ITEMS: list[NavItem] = [
         "The tamper-evident ticket trail: filter, export, verify.",
     ),
     NavItem(
+        "Dashboard",
+        "helpdesk:dashboard",
+        Capability.VIEW_DASHBOARD,
+        "Outcome metrics and where guided sessions stop, by team, complaint and playbook.",
+    ),
+    NavItem(
         "Knowledge base",
         "kb:list",
         None,

@@ -29,6 +29,7 @@ class Capability(StrEnum):
     BULK_ENROLLMENT = "bulk_enrollment"  # reminders and resets for many pending end users
     APPROVE_SENSITIVE = "approve_sensitive"  # second approver, identity approvals
     REVIEW_AUDIT = "review_audit"  # audit trail review and export, metrics
+    VIEW_DASHBOARD = "view_dashboard"  # outcome metrics and playbook analytics
     CONFIGURE_POLICY = "configure_policy"  # policies, applications, global settings
     PUBLISH_PLAYBOOKS = "publish_playbooks"
     MANAGE_STAFF = "manage_staff"  # create staff below administrator, bind units
@@ -55,7 +56,12 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
         {Capability.VIEW_TICKETS, Capability.WORK_TICKETS, Capability.RECOVERY_ACTIONS}
     ),
     Role.SUPERVISOR: frozenset(
-        {Capability.VIEW_TICKETS, Capability.APPROVE_SENSITIVE, Capability.REVIEW_AUDIT}
+        {
+            Capability.VIEW_TICKETS,
+            Capability.APPROVE_SENSITIVE,
+            Capability.REVIEW_AUDIT,
+            Capability.VIEW_DASHBOARD,
+        }
     ),
     Role.READ_ONLY: frozenset({Capability.VIEW_TICKETS, Capability.REVIEW_AUDIT}),
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk.views import audit, auth, home, staff, tickets
+from helpdesk.views import audit, auth, dashboard, home, staff, tickets
 from troubleshooting.urls import kb_patterns
 
 helpdesk_patterns = [
@@ -22,6 +22,8 @@ helpdesk_patterns = [
     path("audit/", audit.audit_review, name="audit-review"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/export.csv", dashboard.dashboard_export, name="dashboard-export"),
     path("staff/", staff.staff_list, name="staff-list"),
     path("staff/new/", staff.staff_create, name="staff-create"),
     path("staff/<int:pk>/", staff.staff_detail, name="staff-detail"),

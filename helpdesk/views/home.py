@@ -16,6 +16,7 @@ CAPABILITY_TEXT: dict[Capability, str] = {
     Capability.MANAGE_END_USERS: "Manage end users, groups and devices in the directory.",
     Capability.APPROVE_SENSITIVE: "Approve or deny sensitive actions as the second person.",
     Capability.REVIEW_AUDIT: "Review and export the audit trail and outcome metrics.",
+    Capability.VIEW_DASHBOARD: "Read outcome metrics and playbook analytics on the dashboard.",
     Capability.CONFIGURE_POLICY: "Configure MFA policies and applications.",
     Capability.PUBLISH_PLAYBOOKS: "Publish and retire troubleshooting playbooks.",
     Capability.MANAGE_STAFF: "Create staff accounts, assign roles and administrative units.",

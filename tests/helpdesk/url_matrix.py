@@ -173,6 +173,12 @@ ENTRIES += [
     ),
     Entry("helpdesk:audit-review", _REVIEWERS),
     Entry("helpdesk:audit-export", _REVIEWERS, check=_csv),
+    Entry("helpdesk:dashboard", roles("owner", "administrator", "supervisor")),
+    Entry(
+        "helpdesk:dashboard-export",
+        roles("owner", "administrator", "supervisor"),
+        check=_csv,
+    ),
     Entry(
         "helpdesk:audit-verify",
         _REVIEWERS,

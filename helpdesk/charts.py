@@ -1,0 +1,67 @@
+"""Server-rendered SVG bar charts: geometry here, markup in
+templates/helpdesk/dashboard/_bar_chart.html. No JavaScript, no inline style: colours come
+from classes in static/css/app.css. Every chart is shown next to a table with the same
+figures, which is the accessible alternative."""
+
+from dataclasses import dataclass
+
+WIDTH = 560
+LABEL_WIDTH = 220
+VALUE_WIDTH = 60
+BAR_HEIGHT = 18
+GAP = 8
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str
+    y: int
+    width: float
+    text_y: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    value_x: float
+
+    @property
+    def empty(self) -> bool:
+        return not self.bars
+
+
+def bar_chart(
+    title: str, rows: list[tuple[str, float]], *, unit: str = "", maximum: float | None = None
+) -> BarChart:
+    """Horizontal bars, one per (label, value), scaled to the largest value (or `maximum`,
+    e.g. 100 for percentages)."""
+    top = maximum if maximum else max((value for _, value in rows), default=0) or 1
+    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    bars = []
+    for index, (label, value) in enumerate(rows):
+        y = GAP + index * (BAR_HEIGHT + GAP)
+        shown = f"{value:g}{unit}"
+        bars.append(
+            Bar(
+                label=label if len(label) <= 32 else label[:31] + "…",
+                value=value,
+                text=shown,
+                y=y,
+                width=round(max(0.0, min(value, top)) / top * span, 1),
+                text_y=y + BAR_HEIGHT - 4,
+            )
+        )
+    return BarChart(
+        title=title,
+        bars=bars,
+        width=WIDTH,
+        height=GAP + len(rows) * (BAR_HEIGHT + GAP),
+        label_width=LABEL_WIDTH,
+        value_x=WIDTH - VALUE_WIDTH + 4,
+    )

@@ -1,0 +1,376 @@
+"""Supervisor dashboard: outcome metrics and playbook analytics, computed in the database.
+
+Which tickets count
+    Tickets *opened* in the date range (UTC days, both ends included) about end users the
+    viewer may see (administrative units, as everywhere else). The team filter is an
+    administrative unit: a ticket belongs to a team when its end user is in one of the unit's
+    groups, the same rule that scopes the staff bound to that unit. The complaint filter is
+    the ticket's category; the playbook-version filter keeps tickets with at least one guided
+    session on that version.
+
+Metrics (each a share of the resolved tickets it names; a ticket counts as resolved when it
+is resolved or closed with an outcome)
+    - enrollments completed in the same session: enrollment_failure tickets resolved
+      ``enrolled`` or ``re_enrolled`` with at most one guided session and never reopened;
+    - prompts restored without escalation: missing_prompt tickets resolved
+      ``prompt_restored`` that were never escalated;
+    - first-contact resolution: resolved tickets never set waiting on the user, never
+      escalated and never reopened;
+    - bypass and re-enrollment rates: outcomes ``bypass_issued`` and ``re_enrolled``;
+    - escalations by reason: escalation events by target queue (tier 2 or security) and by
+      who escalated (a technician, or the SLA task on a breach);
+    - time to resolve: p50 and p90 of resolved_at - opened_at (PostgreSQL's
+      percentile_cont; the same linear interpolation in Python on SQLite);
+    - cases per root cause: resolved tickets naming each cause.
+
+Per playbook version (sessions on the filtered tickets)
+    - outcome mix: sessions by outcome (unfinished ones as "active" / "abandoned");
+    - drop-off per node: sessions that did not end, by the node of their last current step;
+    - most common paths: the sequences of nodes the current steps walked;
+    - time per step: median time from the previous step (or the session start) to each node.
+
+Every function here issues a fixed number of queries whatever the number of tickets.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from helpdesk.enums import Category, EventKind, Outcome, TicketStatus, Tier
+from helpdesk.models import AdministrativeUnit, Staff, Ticket, TicketEvent
+from helpdesk.scoping import end_user_scope_q, scoped_group_ids
+from troubleshooting.models import GuidedSession, PlaybookVersion, SessionStatus, StepRecord
+
+# How many of the most common paths each version shows.
+TOP_PATHS = 5
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    date_from: date | None = None
+    date_to: date | None = None
+    unit: int | None = None
+    complaint: str = ""
+    version: int | None = None
+
+
+@dataclass
+class Share:
+    label: str
+    numerator: int
+    denominator: int
+    help: str = ""
+
+    @property
+    def percent(self) -> float | None:
+        if not self.denominator:
+            return None
+        return round(100 * self.numerator / self.denominator, 1)
+
+
+@dataclass
+class Metrics:
+    tickets: int
+    resolved: int
+    shares: list[Share]
+    escalations: list[tuple[str, int]]
+    time_to_resolve_p50: timedelta | None
+    time_to_resolve_p90: timedelta | None
+    root_causes: list[tuple[str, int]]
+
+
+@dataclass
+class VersionAnalytics:
+    version: PlaybookVersion
+    sessions: int = 0
+    outcomes: list[tuple[str, int]] = field(default_factory=list)
+    drop_off: list[tuple[str, int]] = field(default_factory=list)
+    paths: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    step_times: list[tuple[str, timedelta, int]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.version.playbook.slug} v{self.version.number}"
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate percentile_cont(fraction) over an expression."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile(values: list[timedelta], fraction: float) -> timedelta | None:
+    """percentile_cont's linear interpolation, for databases without it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+# --- Choices for the filter form ------------------------------------------------------------------
+
+
+def dashboard_unit_choices(staff: Staff) -> QuerySet[AdministrativeUnit]:
+    """The teams the viewer may filter by: their own units, or every unit when unrestricted."""
+    units = AdministrativeUnit.objects.order_by("name")
+    if scoped_group_ids(staff) is not None:
+        units = units.filter(staff=staff)
+    return units
+
+
+def dashboard_version_choices() -> QuerySet[PlaybookVersion]:
+    return PlaybookVersion.objects.select_related("playbook").order_by("playbook__slug", "-number")
+
+
+# --- The tickets a query covers -------------------------------------------------------------------
+
+
+def dashboard_tickets(staff: Staff, query: DashboardQuery) -> QuerySet[Ticket]:
+    """The tickets the metrics cover (unevaluated; used as a subquery)."""
+    tickets = Ticket.objects.all()
+    scope = end_user_scope_q(staff, groups_path="end_user__groups")
+    if scope:
+        tickets = tickets.filter(pk__in=Ticket.objects.filter(scope).values("pk"))
+    if query.date_from:
+        tickets = tickets.filter(opened_at__gte=_day_start(query.date_from))
+    if query.date_to:
+        tickets = tickets.filter(opened_at__lt=_day_start(query.date_to + timedelta(days=1)))
+    if query.complaint:
+        tickets = tickets.filter(category=query.complaint)
+    if query.unit:
+        tickets = tickets.filter(
+            pk__in=Ticket.objects.filter(end_user__groups__administrative_units=query.unit).values(
+                "pk"
+            )
+        )
+    if query.version:
+        tickets = tickets.filter(
+            pk__in=GuidedSession.objects.filter(version_id=query.version).values("ticket_id")
+        )
+    return tickets
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_fixed_timezone(0))
+
+
+def _event(kind: str, **payload) -> Exists:
+    return Exists(
+        TicketEvent.objects.filter(
+            ticket=OuterRef("pk"), kind=kind, **{f"payload__{k}": v for k, v in payload.items()}
+        )
+    )
+
+
+# --- Outcome metrics ------------------------------------------------------------------------------
+
+RESOLVED = Q(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED]) & ~Q(outcome="")
+
+
+def dashboard_metrics(staff: Staff, query: DashboardQuery) -> Metrics:
+    """Three queries (four on databases without percentile_cont)."""
+    tickets = dashboard_tickets(staff, query)
+    sessions = (
+        GuidedSession.objects.filter(ticket=OuterRef("pk"))
+        .values("ticket")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    annotated = tickets.annotate(
+        escalated=_event(EventKind.ESCALATED),
+        reopened=_event(EventKind.REOPENED),
+        waited=_event(EventKind.STATUS_CHANGED, to_status=TicketStatus.WAITING_ON_USER),
+        session_count=Coalesce(Subquery(sessions, output_field=IntegerField()), Value(0)),
+        duration=ExpressionWrapper(F("resolved_at") - F("opened_at"), output_field=DurationField()),
+    )
+    ef = Q(category=Category.ENROLLMENT_FAILURE) & RESOLVED
+    mp = Q(category=Category.MISSING_PROMPT) & RESOLVED
+    aggregates = {
+        "tickets": Count("pk"),
+        "resolved": Count("pk", filter=RESOLVED),
+        "ef": Count("pk", filter=ef),
+        "ef_same": Count(
+            "pk",
+            filter=ef
+            & Q(outcome__in=[Outcome.ENROLLED, Outcome.RE_ENROLLED])
+            & Q(session_count__lte=1, reopened=False),
+        ),
+        "mp": Count("pk", filter=mp),
+        "mp_fixed": Count("pk", filter=mp & Q(outcome=Outcome.PROMPT_RESTORED, escalated=False)),
+        "fcr": Count("pk", filter=RESOLVED & Q(escalated=False, reopened=False, waited=False)),
+        "bypass": Count("pk", filter=RESOLVED & Q(outcome=Outcome.BYPASS_ISSUED)),
+        "reenrolled": Count("pk", filter=RESOLVED & Q(outcome=Outcome.RE_ENROLLED)),
+    }
+    if settings.USING_POSTGRES:
+        resolved_duration = F("duration")
+        aggregates["p50"] = PercentileCont(
+            resolved_duration, 0.5, filter=RESOLVED, output_field=DurationField()
+        )
+        aggregates["p90"] = PercentileCont(
+            resolved_duration, 0.9, filter=RESOLVED, output_field=DurationField()
+        )
+    row = annotated.aggregate(**aggregates)
+    if settings.USING_POSTGRES:
+        p50, p90 = row["p50"], row["p90"]
+    else:
+        durations = list(annotated.filter(RESOLVED).values_list("duration", flat=True))
+        p50, p90 = percentile(durations, 0.5), percentile(durations, 0.9)
+
+    escalations = Counter()
+    for to_tier, automatic, n in (
+        TicketEvent.objects.filter(kind=EventKind.ESCALATED, ticket__in=tickets.values("pk"))
+        .values_list("payload__to_tier", "payload__automatic")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        escalations[_escalation_label(to_tier, automatic)] += n
+
+    causes = Counter()
+    for listed in tickets.filter(RESOLVED).values_list("root_causes", flat=True):
+        causes.update(dict.fromkeys(listed or [], 1))
+
+    shares = [
+        Share(
+            "Enrollments completed in the same session",
+            row["ef_same"],
+            row["ef"],
+            "Resolved enrollment-failure cases ending enrolled or re-enrolled in one guided "
+            "session, never reopened.",
+        ),
+        Share(
+            "Prompts restored without escalation",
+            row["mp_fixed"],
+            row["mp"],
+            "Resolved missing-prompt cases ending prompt restored, never escalated.",
+        ),
+        Share(
+            "First-contact resolution",
+            row["fcr"],
+            row["resolved"],
+            "Resolved cases never waiting on the user, escalated or reopened.",
+        ),
+        Share("Bypass rate", row["bypass"], row["resolved"], "Resolved by a bypass code."),
+        Share("Re-enrollment rate", row["reenrolled"], row["resolved"], "Resolved re-enrolled."),
+    ]
+    return Metrics(
+        tickets=row["tickets"],
+        resolved=row["resolved"],
+        shares=shares,
+        escalations=sorted(escalations.items(), key=lambda kv: (-kv[1], kv[0])),
+        time_to_resolve_p50=p50,
+        time_to_resolve_p90=p90,
+        root_causes=sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def _escalation_label(to_tier, automatic) -> str:
+    try:
+        queue = Tier(int(to_tier)).label
+    except (TypeError, ValueError):
+        queue = "Unknown queue"
+    who = "SLA breach" if automatic in (True, "true", 1) else "by a technician"
+    return f"{queue}, {who}"
+
+
+# --- Per playbook version -------------------------------------------------------------------------
+
+
+def dashboard_version_analytics(staff: Staff, query: DashboardQuery) -> list[VersionAnalytics]:
+    """Four queries: versions, outcome mix, drop-off, current steps."""
+    tickets = dashboard_tickets(staff, query).values("pk")
+    sessions = GuidedSession.objects.filter(ticket__in=tickets)
+    if query.version:
+        sessions = sessions.filter(version_id=query.version)
+    versions = {
+        v.pk: VersionAnalytics(version=v)
+        for v in PlaybookVersion.objects.filter(pk__in=sessions.values("version_id"))
+        .select_related("playbook")
+        .order_by("playbook__slug", "-number")
+    }
+    if not versions:
+        return []
+
+    for version_id, status, outcome, n in (
+        sessions.values_list("version_id", "status", "outcome").annotate(n=Count("pk")).order_by()
+    ):
+        label = outcome or (Outcome.ABANDONED if status == SessionStatus.ABANDONED else status)
+        analytics = versions[version_id]
+        analytics.sessions += n
+        analytics.outcomes.append((label, n))
+
+    last_sequence = (
+        StepRecord.objects.filter(session=OuterRef("session"), superseded_at__isnull=True)
+        .order_by("-sequence")
+        .values("sequence")[:1]
+    )
+    for version_id, node, n in (
+        StepRecord.objects.filter(
+            session__in=sessions.exclude(status=SessionStatus.ENDED),
+            superseded_at__isnull=True,
+            sequence=Subquery(last_sequence),
+        )
+        .values_list("session__version_id", "node")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        versions[version_id].drop_off.append((node, n))
+
+    paths: dict[int, Counter] = defaultdict(Counter)
+    times: dict[int, dict[str, list[timedelta]]] = defaultdict(lambda: defaultdict(list))
+    walked: dict[int, list[str]] = defaultdict(list)
+    session_version: dict[int, int] = {}
+    previous: dict[int, datetime] = {}
+    for session_id, version_id, started_at, node, at in (
+        StepRecord.objects.filter(session__in=sessions, superseded_at__isnull=True)
+        .order_by("session_id", "sequence")
+        .values_list("session_id", "session__version_id", "session__started_at", "node", "at")
+    ):
+        session_version[session_id] = version_id
+        walked[session_id].append(node)
+        times[version_id][node].append(at - previous.get(session_id, started_at))
+        previous[session_id] = at
+    for session_id, nodes in walked.items():
+        paths[session_version[session_id]][tuple(nodes)] += 1
+
+    for version_id, analytics in versions.items():
+        analytics.outcomes.sort(key=lambda kv: (-kv[1], kv[0]))
+        analytics.drop_off.sort(key=lambda kv: (-kv[1], kv[0]))
+        analytics.paths = sorted(paths[version_id].items(), key=lambda kv: (-kv[1], kv[0]))[
+            :TOP_PATHS
+        ]
+        analytics.step_times = sorted(
+            (
+                (node, statistics.median(spent), len(spent))
+                for node, spent in times[version_id].items()
+            ),
+            key=lambda item: item[0],
+        )
+    return list(versions.values())
