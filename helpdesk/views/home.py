@@ -14,6 +14,7 @@ CAPABILITY_TEXT: dict[Capability, str] = {
     "users, after verifying the caller's identity.",
     Capability.TAKE_ESCALATIONS: "Take escalated (tier 2) cases.",
     Capability.MANAGE_END_USERS: "Manage end users, groups and devices in the directory.",
+    Capability.BULK_ENROLLMENT: "Remind or restart many end users pending enrollment at once.",
     Capability.APPROVE_SENSITIVE: "Approve or deny sensitive actions as the second person.",
     Capability.REVIEW_AUDIT: "Review and export the audit trail and outcome metrics.",
     Capability.VIEW_DASHBOARD: "Read outcome metrics and playbook analytics on the dashboard.",
