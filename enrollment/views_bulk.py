@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from enrollment.bulk import bulk_job_get_visible, bulk_job_list_visible_to, pending_end_users
-from enrollment.enums import BulkItemState
+from enrollment.enums import BulkItemState, EnrollmentStage
 from enrollment.forms_bulk import BulkFilterForm, BulkStartForm
 from enrollment.services.bulk import BulkJobRefused, bulk_job_start, max_users
 from helpdesk.models import Staff
@@ -23,6 +23,7 @@ from helpdesk.roles import Capability
 
 LIST_LIMIT = 100
 STOP_POLLING = 286
+STAGE_LABELS = dict(EnrollmentStage.choices)
 FILTER_FIELDS = ("group", "application", "invited_before", "stage", "link")
 
 
@@ -57,6 +58,8 @@ def _page(
     if filters is not None:
         users = pending_end_users(staff, filters)
         rows = list(users[:LIST_LIMIT])
+        for row in rows:  # the annotation is the stored value; people read the label
+            row.stage_label = STAGE_LABELS.get(row.stage_reached, "Not started")
         count = len(rows) if len(rows) < LIST_LIMIT else users.count()
     if start_form is None:
         start_form = BulkStartForm(
