@@ -214,6 +214,7 @@ FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
         "user_approved",
     ),
     "user-locked-out-ef": ([unlock, do("scan_qr_code")], "auto", "user_approved"),
+    "mfa-disabled-exempt-group-mp": ([clear_exemptions], "auto", "user_approved"),
 }
 
 SCENARIOS = [path.stem for path in bundled_scenarios()]
