@@ -226,16 +226,14 @@ class SessionDriver(runner.DirectoryDriver):
         if action == "resend_enrollment":
             recovery.enrollment_email_resend(**common)
         elif action == "resend_activation":
-            pending = user.authenticators.filter(status="pending_activation").first()
-            if pending is None:
-                raise RecoveryRefused("There is no authenticator waiting for activation.")
+            pending = self._chosen_authenticator(
+                user, action_authenticators(user, action), first=True
+            )
             recovery.activation_resend(**common, authenticator_id=pending.pk)
         elif action == "re_enroll":
             recovery.end_user_re_enroll(**common)
         elif action == "reset_authenticator":
-            live = user.authenticators.filter(method="push").exclude(status="revoked").first()
-            if live is None:
-                raise RecoveryRefused("There is no push authenticator to reset.")
+            live = self._chosen_authenticator(user, action_authenticators(user, action), first=True)
             recovery.authenticator_reset(**common, authenticator_id=live.pk)
         elif action == "unlock_user":
             recovery.end_user_unlock(**common)
@@ -297,14 +295,18 @@ class SessionDriver(runner.DirectoryDriver):
             raise RecoveryRefused(f"The guided session cannot run {action} yet.")
         return ""
 
-    def _chosen_authenticator(self, user: EndUser, choices: list[Authenticator]) -> Authenticator:
+    def _chosen_authenticator(
+        self, user: EndUser, choices: list[Authenticator], *, first: bool = False
+    ) -> Authenticator:
+        """The authenticator the technician chose on the card; without a choice, the only
+        one, or (nobody to ask) the first or the newest."""
         if not choices:
             raise RecoveryRefused(
                 "The user has no authenticator this action applies to.", guard="authenticator"
             )
         raw = str(self.inputs.get("authenticator_id") or "")
         if not raw and (len(choices) == 1 or not self.reask_on_bad_input):
-            return choices[-1]  # the only one, or the newest when nobody can be asked
+            return choices[0] if first else choices[-1]
         chosen = next((a for a in choices if str(a.pk) == raw), None)
         if chosen is None:
             raise InputError("Choose the authenticator.")
@@ -388,17 +390,17 @@ class SessionDriver(runner.DirectoryDriver):
 
 def action_authenticators(user: EndUser, action: str) -> list[Authenticator]:
     """The authenticators an action node offers to choose from."""
+    live = Authenticator.objects.filter(end_user=user).exclude(status=AuthenticatorStatus.REVOKED)
+    if action == "resend_activation":
+        return list(live.filter(status=AuthenticatorStatus.PENDING_ACTIVATION).order_by("pk"))
     methods = {
         "resync_token": (Method.TOTP, Method.HOTP_TOKEN),
         "correct_token_serial": (Method.HOTP_TOKEN,),
+        "reset_authenticator": (Method.PUSH,),
     }.get(action)
     if methods is None:
         return []
-    return list(
-        Authenticator.objects.filter(end_user=user, method__in=methods)
-        .exclude(status=AuthenticatorStatus.REVOKED)
-        .order_by("pk")
-    )
+    return list(live.filter(method__in=methods).order_by("pk"))
 
 
 def action_devices(user: EndUser) -> list[Device]:

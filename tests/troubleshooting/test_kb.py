@@ -232,3 +232,11 @@ def test_kb_links_between_articles_name_existing_articles():
     assert linked - set(kb.articles()) == set()
     html = kb.article_get("authentication-prompt-issues").html
     assert '<a href="/kb/push-troubleshooting/" rel="noopener noreferrer">' in html
+
+
+@pytest.mark.parametrize("slug", sorted(REQUIRED_SLUGS))
+def test_kb_article_covers_what_level_1_needs(slug):
+    body = kb.article_get(slug).body
+
+    for heading in ("Symptoms", "What to check", "What to tell the caller", "When to escalate"):
+        assert re.search(rf"^#+ {heading}$", body, re.MULTILINE), f"{slug}: no {heading}"
