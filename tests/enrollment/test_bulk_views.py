@@ -173,3 +173,21 @@ def test_job_page_without_js_has_a_refresh_link(client_for, admin_of_sales, sale
 
     assert response.status_code == 200
     assert f'<a href="{url}">Refresh</a>' in response.content.decode()
+
+
+def test_bad_filters_rerender_with_messages_and_reach_nobody(client_for, admin_of_sales, sales):
+    _pending("ann", sales)
+    finance = GroupFactory(name="Finance")
+
+    response = client_for(admin_of_sales).get(
+        PENDING_URL, {"invited_before": "next week", "group": finance.pk}
+    )
+
+    form = response.context["filter_form"]
+    assert response.status_code == 200
+    assert form.errors["invited_before"] == ["Enter a valid date."]
+    assert form.errors["group"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert response.context["count"] == 0
+    assert "Nobody to reach." in response.content.decode()
