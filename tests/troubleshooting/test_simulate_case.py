@@ -101,6 +101,14 @@ def test_simulate_case_prints_an_array_for_several_files_and_runs_a_file_twice()
     assert reports[0]["audit_events"] == reports[1]["audit_events"]
 
 
+def test_simulate_case_corrects_a_token_serial_again_in_the_same_database():
+    path = SCENARIO_DIR / "invalid-token-serial.yaml"
+
+    reports = simulate(path, path)
+
+    assert [r["outcome"] for r in reports] == ["enrolled", "enrolled"]
+
+
 def test_simulate_case_names_a_bad_file(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: bad\ncomplaint: missing_prompt\nuser: {username: x}\nsurprise: 1\n")

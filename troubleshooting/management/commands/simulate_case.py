@@ -83,10 +83,15 @@ class AutomatedCaller:
 
 def _free_username(username: str) -> None:
     """A previous run's end user keeps their tickets (the trail is never deleted); the
-    loader replaces the end user, so the old one steps aside under another name first."""
+    loader replaces the end user, so the old one steps aside under another name first. The
+    hardware tokens they held are the new run's tokens now, so theirs are revoked (a serial
+    belongs to one live authenticator)."""
     for user in EndUser.objects.filter(username=username, tickets__isnull=False).distinct():
         user.username = f"{username}.run-{user.pk}"
         user.save(update_fields=["username"])
+        user.authenticators.filter(serial__isnull=False).exclude(status="revoked").update(
+            status="revoked"
+        )
 
 
 def simulate_file(path: Path) -> dict:
