@@ -266,6 +266,21 @@ class AuthSimService(mfa.MFAService):
             for row in rows
         ]
 
+    def fraud_signals_of(self, *, end_user_ids: list[int]) -> dict[int, list[mfa.FraudSignal]]:
+        signals: dict[int, list[mfa.FraudSignal]] = {pk: [] for pk in end_user_ids}
+        for row in FraudReport.objects.filter(
+            end_user_id__in=end_user_ids, resolved_at__isnull=True
+        ):
+            signals[row.end_user_id].append(
+                mfa.FraudSignal(
+                    id=row.public_id,
+                    at=row.created_at,
+                    source="user_marked_fraud",
+                    detail=row.detail,
+                )
+            )
+        return signals
+
     # --- Service-side effects ------------------------------------------------------------
 
     def send_enrollment_email(self, *, end_user_id: int, enroll_by: datetime) -> None:

@@ -249,6 +249,11 @@ class MFAService(abc.ABC):
     def fraud_signals(self, *, end_user_id: int) -> list[FraudSignal]:
         """The end user's open fraud signals."""
 
+    def fraud_signals_of(self, *, end_user_ids: list[int]) -> dict[int, list[FraudSignal]]:
+        """Open fraud signals of several end users at once (a list screen's one question);
+        services that cannot batch ask about each in turn."""
+        return {pk: self.fraud_signals(end_user_id=pk) for pk in end_user_ids}
+
     # --- Service-side effects ----------------------------------------------------------------
 
     @abc.abstractmethod

@@ -34,6 +34,7 @@ from enrollment.enums import (
 )
 from enrollment.models import ApprovalRequest, BypassCode, IdentityVerification
 from enrollment.permissions import can_perform_recovery, can_verify_identity
+from enrollment.services.approvals import approval_contexts
 from enrollment.services.events import RecoveryActionPayload, recovery_event_record
 from enrollment.services.guards import ACTIONS, GuardResult, RecoveryRefused, enforce_access
 from enrollment.services.identity import phone_numbers_of_record, push_devices
@@ -402,7 +403,7 @@ def approval_request(request: HttpRequest, ticket_pk: int) -> HttpResponse:
 def approval_queue(request: HttpRequest) -> HttpResponse:
     """Pending approval requests in the supervisor's units, oldest first."""
     _require(request.user, Capability.APPROVE_SENSITIVE)
-    rows = list(services.approvals_pending_visible_to(request.user)[:100])
+    rows = approval_contexts(list(services.approvals_pending_visible_to(request.user)[:100]))
     template = "enrollment/approvals.html"
     if _wants_partial(request):
         template += "#queue"
@@ -432,7 +433,7 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not error and not _wants_partial(request):
         messages.success(request, f"Request on ticket #{approval.ticket_id} decided.")
         return redirect("enrollment:approval-queue")
-    rows = list(services.approvals_pending_visible_to(request.user)[:100])
+    rows = approval_contexts(list(services.approvals_pending_visible_to(request.user)[:100]))
     template = "enrollment/approvals.html"
     if _wants_partial(request):
         template += "#queue"

@@ -10,12 +10,16 @@ approves (enrollment.services.guards), within RECOVERY_APPROVAL_MINUTES.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from enrollment import clock, conf
+from enrollment import clock, conf, mfa
 from enrollment.enums import (
     ApprovalKind,
     ApprovalStatus,
@@ -38,7 +42,7 @@ from enrollment.services.guards import (
     check_access,
 )
 from enrollment.services.identity import identity_guards
-from helpdesk.models import Staff, Ticket
+from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.permissions import end_user_in_scope
 from helpdesk.roles import Capability
 from helpdesk.scoping import end_user_scope_q
@@ -259,3 +263,65 @@ def approval_get_visible(staff: Staff, pk: int) -> ApprovalRequest:
     if approval is None or not end_user_in_scope(staff, approval.end_user_id):
         raise Http404("No such approval request.")
     return approval
+
+
+# How many of the ticket's latest events each pending request shows.
+APPROVAL_RECENT_EVENTS = 5
+
+
+@dataclass
+class ApprovalContext:
+    """What a supervisor reads before deciding: the request and its ticket's situation."""
+
+    approval: ApprovalRequest
+    privileged: bool
+    verifications: list[IdentityVerification]
+    events: list[TicketEvent]
+    fraud_signals: list[mfa.FraudSignal] | None  # None: the MFA service did not answer
+    fraud_error: str = ""
+
+
+def approval_contexts(approvals: list[ApprovalRequest]) -> list[ApprovalContext]:
+    """The full ticket context of each request, for the approvals queue.
+
+    A fixed number of queries whatever the number of requests (groups for the privileged
+    flag, verifications, the latest events per ticket) and one question to the MFA service
+    about the end users' open fraud signals."""
+    if not approvals:
+        return []
+    prefetch_related_objects(approvals, "end_user__groups")
+    ticket_ids = {a.ticket_id for a in approvals}
+    verifications: dict[int, list[IdentityVerification]] = defaultdict(list)
+    for row in IdentityVerification.objects.filter(ticket_id__in=ticket_ids).select_related(
+        "requested_by", "decided_by"
+    ):
+        verifications[row.ticket_id].append(row)
+    events: dict[int, list[TicketEvent]] = defaultdict(list)
+    for row in (
+        TicketEvent.objects.filter(ticket_id__in=ticket_ids)
+        .annotate(
+            recent=Window(RowNumber(), partition_by=[F("ticket_id")], order_by=F("seq").desc())
+        )
+        .filter(recent__lte=APPROVAL_RECENT_EVENTS)
+        .select_related("actor")
+        .order_by("ticket_id", "-seq")
+    ):
+        events[row.ticket_id].append(row)
+    end_user_ids = sorted({a.end_user_id for a in approvals})
+    try:
+        found = mfa.get_mfa_service().fraud_signals_of(end_user_ids=end_user_ids)
+        signals = {pk: (found.get(pk, []), "") for pk in end_user_ids}
+    except mfa.MFAServiceError as error:
+        signals = {pk: (None, str(error)) for pk in end_user_ids}
+
+    return [
+        ApprovalContext(
+            approval=a,
+            privileged=a.end_user.is_privileged,
+            verifications=verifications[a.ticket_id],
+            events=events[a.ticket_id],
+            fraud_signals=signals[a.end_user_id][0],
+            fraud_error=signals[a.end_user_id][1],
+        )
+        for a in approvals
+    ]
