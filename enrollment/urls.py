@@ -34,4 +34,5 @@ urlpatterns = [
     path("bulk/", views_bulk.bulk_pending, name="bulk-pending"),
     path("bulk/start/", views_bulk.bulk_start, name="bulk-start"),
     path("bulk/<int:pk>/", views_bulk.bulk_job, name="bulk-job"),
+    path("bulk/<int:pk>/resume/", views_bulk.bulk_job_resume_view, name="bulk-job-resume"),
 ]

@@ -8,6 +8,7 @@ fragment answers 286 once the job finished, which stops htmx polling. Without Ja
 page offers a refresh link.
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from enrollment.bulk import bulk_job_get_visible, bulk_job_list_visible_to, pending_end_users
 from enrollment.enums import BulkItemState, EnrollmentStage
 from enrollment.forms_bulk import BulkFilterForm, BulkStartForm
-from enrollment.services.bulk import BulkJobRefused, bulk_job_start, max_users
+from enrollment.services.bulk import BulkJobRefused, bulk_job_resume, bulk_job_start, max_users
 from helpdesk.models import Staff
 from helpdesk.roles import Capability
 
@@ -140,3 +141,16 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
         status = STOP_POLLING if job.is_finished else 200
         return render(request, "enrollment/bulk/job.html#progress", context, status=status)
     return render(request, "enrollment/bulk/job.html", context)
+
+
+@require_POST
+@login_required
+def bulk_job_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Enqueues an unfinished job again and returns to its page."""
+    _require(request.user)
+    job = bulk_job_get_visible(request.user, pk)
+    if bulk_job_resume(actor=request.user, job=job):
+        messages.info(request, "Job resumed: end users already processed are skipped.")
+    else:
+        messages.info(request, "The job has already finished.")
+    return redirect("enrollment:bulk-job", pk=job.pk)

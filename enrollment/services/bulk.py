@@ -49,7 +49,7 @@ class BulkItemFailed(Exception):
 
 
 class BulkEnrollmentPayload(Payload):
-    event: str  # started | user | finished
+    event: str  # started | user | resumed | finished
     job_id: int
     action: str  # BulkAction
     by: str  # the starter's username, so the trail reads on its own
@@ -75,14 +75,16 @@ def batch_size() -> int:
     return getattr(settings, "BULK_JOB_BATCH_SIZE", 50)
 
 
-def _record(job: BulkJob, **fields: Any) -> None:
+def _record(job: BulkJob, *, actor: Staff | None = None, **fields: Any) -> None:
+    # The job's starter is the actor of its events, unless someone else resumed it.
+    actor = actor or job.created_by
     audit_event_record(
         stream=AUDIT_STREAM,
         kind=EventKind.BULK_ENROLLMENT,
-        actor=job.created_by,
+        actor=actor,
         end_user_id=fields.pop("end_user_id", None),
         payload=BulkEnrollmentPayload(
-            job_id=job.pk, action=job.action, by=job.created_by.username, **fields
+            job_id=job.pk, action=job.action, by=actor.username, **fields
         ),
     )
 
@@ -157,6 +159,27 @@ def bulk_job_start(
     job_id = job.pk
     transaction.on_commit(lambda: bulk_job_run.delay(job_id=job_id))
     return job
+
+
+@transaction.atomic
+def bulk_job_resume(*, actor: Staff, job: BulkJob) -> bool:
+    """Enqueues an unfinished job again (its message was lost, or the worker stopped):
+    end users already processed are skipped. Returns False, doing nothing, once finished.
+
+    Side effects: an audit event; after commit the task bulk_job_run is enqueued. Raises
+    PermissionDenied without the bulk_enrollment capability."""
+    if not actor.has_capability(Capability.BULK_ENROLLMENT):
+        raise PermissionDenied
+    job = BulkJob.objects.select_for_update().select_related("created_by").get(pk=job.pk)
+    if job.is_finished:
+        return False
+    _record(job, actor=actor, event="resumed", total=job.total, done=job.done, failed=job.failed)
+
+    from enrollment.tasks import bulk_job_run
+
+    job_id = job.pk
+    transaction.on_commit(lambda: bulk_job_run.delay(job_id=job_id))
+    return True
 
 
 def bulk_job_process(*, job_id: int) -> BulkJob:

@@ -191,3 +191,26 @@ def test_bad_filters_rerender_with_messages_and_reach_nobody(client_for, admin_o
     ]
     assert response.context["count"] == 0
     assert "Nobody to reach." in response.content.decode()
+
+
+def test_resume_runs_the_rest_of_an_unfinished_job_once(
+    client_for, admin_of_sales, sales, django_capture_on_commit_callbacks
+):
+    from authsim.models import Delivery, MessageKind
+
+    users = [_pending(name, sales) for name in ("ann", "bob")]
+    job = _start(admin_of_sales, 2)  # its task message never ran (still queued)
+    url = reverse("enrollment:bulk-job-resume", kwargs={"pk": job.pk})
+    client = client_for(admin_of_sales)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(url, follow=True)
+
+    job.refresh_from_db()
+    assert first.status_code == 302
+    assert (job.state, job.done) == ("finished", 2)
+    assert "The job has already finished." in again.content.decode()
+    emails = Delivery.objects.filter(end_user__in=users, kind=MessageKind.ENROLLMENT)
+    assert emails.count() == 2

@@ -109,6 +109,20 @@ def _bulk_job(world):
     return {"pk": job.pk}
 
 
+def _bulk_resumed(response, world, staff):
+    from enrollment.models import BulkJob
+    from helpdesk.models import TicketEvent
+
+    job = BulkJob.objects.get()
+    assert response["Location"] == reverse("enrollment:bulk-job", kwargs={"pk": job.pk})
+    last = TicketEvent.objects.filter(kind=EventKind.BULK_ENROLLMENT).order_by("-id").first()
+    assert (last.actor_id, last.payload["event"], last.payload["by"]) == (
+        staff.pk,
+        "resumed",
+        staff.username,
+    )
+
+
 def _shows_progress(response, world, staff):
     assert "<progress" in response.content.decode()
 
@@ -305,4 +319,13 @@ ENTRIES += [
         check=_bulk_started,
     ),
     Entry("enrollment:bulk-job", _BULK, kwargs=_bulk_job, scoped=True, check=_shows_progress),
+    Entry(
+        "enrollment:bulk-job-resume",
+        _BULK,
+        method="post",
+        kwargs=_bulk_job,
+        scoped=True,
+        ok_status=(302,),
+        check=_bulk_resumed,
+    ),
 ]
