@@ -62,7 +62,8 @@ def test_every_shipped_playbook_lints_clean():
     report = lint_paths()
 
     assert [str(finding) for finding in report.findings] == []
-    assert sorted(report.definitions) == list(SHIPPED)
+    # Other playbooks ship next to these two (tested in their own modules).
+    assert set(SHIPPED) <= set(report.definitions)
 
 
 @pytest.mark.parametrize("playbook_id", SHIPPED)
