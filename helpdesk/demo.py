@@ -5,6 +5,7 @@ resets the demo passwords and memberships and creates nothing twice.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 
@@ -62,3 +63,151 @@ def seed_staff() -> list[DemoStaff]:
             [AdministrativeUnit.objects.get(name=person.unit)] if person.unit else []
         )
     return DEMO_STAFF
+
+
+# --- Worked cases, so the supervisor dashboard has something to show ---------------------------
+
+HISTORY_PREFIX = "demo.caller"
+
+# Node paths through the shipped playbooks (ids from troubleshooting/playbooks/*.yaml).
+_MP_START = ["status", "fraud", "policy", "authenticators", "ask_device", "devices"]
+_EF_START = ["status", "fraud", "policy", "authenticators", "stage", "which_stage"]
+
+# (complaint, group, outcome or "", causes, escalate, wait, minutes to resolve,
+#  session: (status, nodes) or None)
+_HISTORY = [
+    ("missing_prompt", "Finance", "prompt_restored", ["push_notifications_disabled"], False,
+     False, 14, ("ended", [*_MP_START, "device_health", "test_sign_in", "why_denied",
+                           "ask_notifications", "enable_notifications"])),
+    ("missing_prompt", "Engineering", "prompt_restored", ["app_outdated"], False, False, 22,
+     ("ended", [*_MP_START, "device_health", "update_app"])),
+    ("missing_prompt", "Field Service", "prompt_restored", ["push_token_stale"], True, False,
+     190, ("abandoned", [*_MP_START, "device_health"])),
+    ("missing_prompt", "Field Service", "", [], False, False, 0,
+     ("abandoned", [*_MP_START, "device_health", "test_sign_in", "why_denied",
+                    "ask_notifications"])),
+    ("missing_prompt", "Finance", "bypass_issued", ["lost_device"], False, False, 35,
+     ("ended", [*_MP_START, "ask_device"])),
+    ("missing_prompt", "Engineering", "prompt_restored", ["device_offline"], False, True, 95,
+     ("abandoned", [*_MP_START, "device_health"])),
+    ("enrollment_failure", "Finance", "enrolled", ["activation_email_not_received"], False,
+     False, 18, ("ended", [*_EF_START, "which_error", "email_provider", "invitation",
+                           "resend_lost_invitation"])),
+    ("enrollment_failure", "Field Service", "re_enrolled", ["device_incompatible"], False,
+     False, 41, ("ended", [*_EF_START, "which_error"])),
+    ("enrollment_failure", "Engineering", "enrolled", ["activation_email_not_received"], False,
+     True, 300, ("abandoned", [*_EF_START, "which_error", "email_provider", "invitation",
+                               "ask_email", "spam_folder"])),
+    ("enrollment_failure", "Warehouse", "", [], False, False, 0,
+     ("abandoned", [*_EF_START, "which_error", "email_provider"])),
+    ("code_rejected", "Finance", "code_accepted", ["clock_skew"], False, False, 12, None),
+    ("locked_out", "Field Service", "", [], True, False, 0, None),
+]  # fmt: skip
+
+
+def seed_history() -> int:
+    """Resolved and open cases with guided sessions on the published playbooks, spread over
+    the last week, on their own end users (so reseeding the world never touches them).
+    Idempotent: does nothing when they exist. Returns the number of tickets created."""
+    from enrollment import clock
+    from enrollment.models import EndUser
+    from helpdesk.enums import Channel, TicketStatus
+    from helpdesk.models import Ticket
+    from helpdesk.services.tickets import (
+        ticket_change_status,
+        ticket_escalate,
+        ticket_open,
+        ticket_resolve,
+    )
+    from troubleshooting.models import PlaybookVersion
+
+    if Ticket.objects.filter(end_user__username__startswith=HISTORY_PREFIX).exists():
+        return 0
+    versions = {
+        v.playbook.complaint: v
+        for v in PlaybookVersion.objects.current().select_related("playbook")
+    }
+    technician = Staff.objects.get(username="tech")
+    now = clock.now()
+    created = 0
+    with transaction.atomic():
+        for n, (complaint, group, outcome, causes, escalate, wait, minutes, session) in enumerate(
+            _HISTORY, start=1
+        ):
+            caller = EndUser.objects.create(
+                username=f"{HISTORY_PREFIX}{n}",
+                full_name=f"Demo Caller {n}",
+                email=f"{HISTORY_PREFIX}{n}@example.com",
+            )
+            caller.groups.set([Group.objects.get_or_create(name=group)[0]])
+            ticket = ticket_open(
+                actor=technician,
+                end_user=caller,
+                subject=complaint.replace("_", " ").capitalize(),
+                category=complaint,
+                channel=Channel.PHONE,
+            )
+            if wait:
+                ticket = ticket_change_status(
+                    actor=technician,
+                    ticket=ticket,
+                    status=TicketStatus.WAITING_ON_USER,
+                    expected_version=None,
+                )
+            if escalate:
+                ticket = ticket_escalate(
+                    actor=technician,
+                    ticket=ticket,
+                    reason="Needs a tier 2 look at the account",
+                    expected_version=None,
+                )
+            if outcome:
+                ticket = ticket_resolve(
+                    actor=technician,
+                    ticket=ticket,
+                    outcome=outcome,
+                    root_causes=causes,
+                    expected_version=None,
+                )
+            # Spread the cases over the last week, each taking its time to resolve.
+            opened = now - timedelta(days=n % 7, hours=n)
+            changes = {"opened_at": opened, "updated_at": opened + timedelta(minutes=minutes)}
+            if outcome:
+                changes["resolved_at"] = opened + timedelta(minutes=minutes)
+            Ticket.objects.filter(pk=ticket.pk).update(**changes)
+            version = versions.get(complaint)
+            if session and version:
+                _demo_session(ticket, version, technician, opened, *session)
+            created += 1
+    return created
+
+
+def _demo_session(ticket, version, technician, opened, status, nodes) -> None:
+    from troubleshooting.models import GuidedSession, StepRecord
+
+    started = opened + timedelta(minutes=2)
+    at = started
+    record = GuidedSession.objects.create(
+        ticket=ticket,
+        version=version,
+        started_by=technician,
+        started_at=started,
+        status=status,
+        ended_at=started + timedelta(minutes=len(nodes) * 2),
+    )
+    kinds = {node["id"]: node.get("kind", "") for node in version.definition.get("nodes", [])}
+    for sequence, node in enumerate(nodes, start=1):
+        at += timedelta(minutes=1 + sequence % 3)
+        StepRecord.objects.create(
+            session=record,
+            sequence=sequence,
+            version=version,
+            node=node,
+            kind=kinds.get(node, "question"),
+            branch="next",
+            actor=technician,
+            at=at,
+        )
+    if status == "ended":
+        record.outcome = ticket.outcome
+        record.save(update_fields=["outcome"])

@@ -325,3 +325,17 @@ def test_technicians_and_auditors_have_no_dashboard(client_for, technician):
     auditor = make_staff(Role.READ_ONLY, username="auditor")
     for staff in (technician, auditor):
         assert client_for(staff).get(DASHBOARD).status_code == 403
+
+
+def test_the_demo_world_fills_the_dashboard(client_for, db):
+    from django.core.management import call_command
+
+    from helpdesk.models import Staff
+
+    call_command("seed_demo", "--users", "3")
+    response = client_for(Staff.objects.get(username="supervisor")).get(DASHBOARD)
+    metrics = response.context["metrics"]
+    assert (metrics.tickets, metrics.resolved) == (12, 9)
+    labels = [v["analytics"].label for v in response.context["versions"]]
+    assert labels == ["enrollment_failure v1", "missing_prompt v1"]
+    assert all(v["analytics"].drop_off for v in response.context["versions"])

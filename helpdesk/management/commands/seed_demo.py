@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from authsim.demo import seed_world
-from helpdesk.demo import DEMO_PASSWORD, seed_staff
+from helpdesk.demo import DEMO_PASSWORD, seed_history, seed_staff
 from helpdesk.roles import Role
 
 
@@ -29,6 +29,10 @@ class Command(BaseCommand):
             people = seed_staff()
         # Guided sessions pin a published playbook version; publish the shipped ones.
         call_command("sync_playbooks", stdout=self.stdout)
+        # A week of worked cases for the supervisor dashboard (once; kept on reseeding).
+        cases = seed_history()
+        if cases:
+            self.stdout.write(f"Demo cases: {cases} tickets with guided sessions.")
         self.stdout.write(self.style.SUCCESS(f"Demo world ready: {len(end_users)} end users."))
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
