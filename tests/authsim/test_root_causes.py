@@ -215,6 +215,8 @@ FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
     ),
     "user-locked-out-ef": ([unlock, do("scan_qr_code")], "auto", "user_approved"),
     "mfa-disabled-exempt-group-mp": ([clear_exemptions], "auto", "user_approved"),
+    # Nothing to fix: the call goes to the mobile.
+    "otp-channel-unavailable-voice-ef": ([], "voice", "valid_passcode"),
 }
 
 SCENARIOS = [path.stem for path in bundled_scenarios()]
