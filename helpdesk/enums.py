@@ -177,3 +177,4 @@ class EventKind(models.TextChoices):
     POLICY_CHANGED = "admin.policy_changed", "Policy changed"
     STAFF_CHANGED = "admin.staff_changed", "Staff changed"
     BULK_ENROLLMENT = "admin.bulk_enrollment", "Bulk enrollment"
+    PLAYBOOK_CHANGED = "admin.playbook_changed", "Playbook changed"

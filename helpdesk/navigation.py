@@ -71,6 +71,12 @@ NAV_ITEMS: list[NavItem] = [
         "What applies to one end user signing in, and which policy says so.",
     ),
     NavItem(
+        "Playbooks",
+        "troubleshooting:playbook-list",
+        Capability.REVIEW_AUDIT,  # the readers; publishing itself needs PUBLISH_PLAYBOOKS
+        "Troubleshooting playbooks: versions, linter findings, diffs and graphs; publish.",
+    ),
+    NavItem(
         "Pending enrollment",
         "enrollment:bulk-pending",
         Capability.BULK_ENROLLMENT,

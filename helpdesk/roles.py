@@ -31,7 +31,7 @@ class Capability(StrEnum):
     REVIEW_AUDIT = "review_audit"  # audit trail review and export, metrics
     VIEW_DASHBOARD = "view_dashboard"  # outcome metrics and playbook analytics
     CONFIGURE_POLICY = "configure_policy"  # policies, applications, global settings
-    PUBLISH_PLAYBOOKS = "publish_playbooks"
+    PUBLISH_PLAYBOOKS = "publish_playbooks"  # publish and retire versions (REVIEW_AUDIT reads)
     MANAGE_STAFF = "manage_staff"  # create staff below administrator, bind units
     MANAGE_ADMINISTRATORS = "manage_administrators"  # create and change administrators
     DJANGO_ADMIN = "django_admin"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from troubleshooting import views
+from troubleshooting import views, views_publishing
 
 app_name = "troubleshooting"
 
@@ -11,6 +11,26 @@ urlpatterns = [
     path("sessions/<int:pk>/poll/", views.poll, name="poll"),
     path("sessions/<int:pk>/back/", views.back, name="back"),
     path("sessions/<int:pk>/abandon/", views.abandon, name="abandon"),
+    # Playbook publishing (administrators; supervisors and auditors read).
+    path("playbooks/", views_publishing.playbook_list, name="playbook-list"),
+    path("playbooks/publish/", views_publishing.playbook_publish, name="playbook-publish"),
+    path("playbooks/sync/", views_publishing.playbook_sync, name="playbook-sync"),
+    path("playbooks/<slug:slug>/diff/", views_publishing.playbook_diff, name="playbook-diff"),
+    path(
+        "playbooks/<slug:slug>/v<int:number>/",
+        views_publishing.playbook_version,
+        name="playbook-version",
+    ),
+    path(
+        "playbooks/<slug:slug>/v<int:number>/retire/",
+        views_publishing.playbook_version_retire_view,
+        name="playbook-retire",
+    ),
+    path(
+        "playbooks/<slug:slug>/v<int:number>/delete/",
+        views_publishing.playbook_version_delete_view,
+        name="playbook-delete",
+    ),
 ]
 
 # Mounted at /kb/ under the "kb" namespace (helpdesk/urls.py).

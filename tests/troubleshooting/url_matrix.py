@@ -98,3 +98,94 @@ ENTRIES += [
         check=_shows_article,
     ),
 ]
+
+
+# --- Playbook publishing ------------------------------------------------------------------------
+
+# Reading: REVIEW_AUDIT (supervisors, auditors) and PUBLISH_PLAYBOOKS; writing: PUBLISH_PLAYBOOKS.
+_PLAYBOOK_READERS = roles("owner", "administrator", "supervisor", "read_only")
+_PUBLISHERS = roles("owner", "administrator")
+
+
+def _version(world):
+    version = world.guided_session.version
+    return {"slug": version.playbook.slug, "number": version.number}
+
+
+def _playbook(world):
+    return {"slug": world.guided_session.version.playbook.slug}
+
+
+def _lists_playbooks(response, world, staff):
+    assert 'id="pb-missing_prompt"' in response.content.decode()
+
+
+def _shows_graph(response, world, staff):
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="pb-graph"' in response.content.decode()
+
+
+def _shows_diff(response, world, staff):
+    assert 'id="diff-result"' in response.content.decode()
+
+
+def _refuses_unlinted(response, world, staff):
+    assert "Not published: " in response.content.decode()
+
+
+def _back_to_version(response, world, staff):
+    assert response["Location"] == reverse(
+        "troubleshooting:playbook-version", kwargs=_version(world)
+    )
+
+
+def _back_to_list(response, world, staff):
+    assert response["Location"] == reverse("troubleshooting:playbook-list")
+
+
+ENTRIES += [
+    Entry(
+        "troubleshooting:playbook-list",
+        _PLAYBOOK_READERS,
+        # No URL kwargs; publishing the shipped playbooks first gives the list rows to show.
+        kwargs=lambda world: (world.guided_session, {})[1],
+        check=_lists_playbooks,
+    ),
+    Entry("troubleshooting:playbook-publish", _PUBLISHERS),
+    Entry(
+        "troubleshooting:playbook-publish",
+        _PUBLISHERS,
+        method="post",
+        data=lambda world: {"source": "id: broken\n"},
+        check=_refuses_unlinted,
+    ),
+    Entry(
+        "troubleshooting:playbook-sync",
+        _PUBLISHERS,
+        method="post",
+        ok_status=(302,),
+        check=_back_to_list,
+    ),
+    Entry(
+        "troubleshooting:playbook-version",
+        _PLAYBOOK_READERS,
+        kwargs=_version,
+        check=_shows_graph,
+    ),
+    Entry("troubleshooting:playbook-diff", _PLAYBOOK_READERS, kwargs=_playbook, check=_shows_diff),
+    Entry(
+        "troubleshooting:playbook-retire",
+        _PUBLISHERS,
+        method="post",
+        kwargs=_version,
+        ok_status=(302,),
+        check=_back_to_version,
+    ),
+    Entry(
+        "troubleshooting:playbook-delete",
+        _PUBLISHERS,
+        method="post",
+        kwargs=_version,
+        ok_status=(302,),
+        check=_back_to_version,
+    ),
+]

@@ -1,0 +1,58 @@
+"""Input parsing for the playbook publishing pages."""
+
+from django import forms
+
+from troubleshooting.publishing import MAX_SOURCE_CHARS
+
+
+class PublishForm(forms.Form):
+    """A new version: YAML pasted into the box or a file uploaded (the file wins)."""
+
+    source = forms.CharField(
+        label="Playbook YAML",
+        required=False,
+        strip=False,
+        max_length=MAX_SOURCE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "pb-source"}),
+        help_text="Paste the whole file, or upload it below.",
+    )
+    upload = forms.FileField(
+        label="Or upload a playbook file",
+        required=False,
+        help_text="A .yaml or .yml file, UTF-8.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("upload")
+        if upload is not None:
+            if not upload.name.endswith((".yaml", ".yml")):
+                self.add_error("upload", "Upload a .yaml or .yml file.")
+                return data
+            if upload.size > MAX_SOURCE_CHARS * 4:
+                self.add_error("upload", "The file is too large for a playbook.")
+                return data
+            try:
+                data["source"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                self.add_error("upload", "The file is not UTF-8 text.")
+                return data
+            data["source_file"] = upload.name.rsplit("/", 1)[-1]
+        else:
+            data["source_file"] = ""
+        if not (data.get("source") or "").strip():
+            raise forms.ValidationError("Paste the playbook's YAML or upload its file.")
+        return data
+
+
+class DiffForm(forms.Form):
+    """Which two versions to compare (numbers of the same playbook)."""
+
+    old = forms.TypedChoiceField(label="From version", coerce=int)
+    new = forms.TypedChoiceField(label="To version", coerce=int)
+
+    def __init__(self, data, *, numbers: list[int]):
+        super().__init__(data)
+        choices = [(number, f"v{number}") for number in numbers]
+        self.fields["old"].choices = choices
+        self.fields["new"].choices = choices

@@ -1,0 +1,280 @@
+"""Playbook publishing for administrators: the reads behind the playbook pages and the writes
+they make (publish, retire, refuse deletion), each write with an event on the "admin" audit
+stream.
+
+Who may do what: PUBLISH_PLAYBOOKS (owners, administrators) publishes and retires; the pages
+that only read (the list, a version, its graph, a diff) also serve REVIEW_AUDIT (supervisors
+and auditors), since a version is the evidence every guided session pinned.
+
+Deleting: never. A published version is kept even when no session used it: the model and, on
+PostgreSQL, a trigger refuse every DELETE, and the audit trail names versions by number, so a
+number must keep meaning the same text. Retiring is how a version leaves service. A refused
+deletion is still recorded on the audit trail (an attempt to remove evidence is worth seeing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count
+
+from enrollment import clock
+from helpdesk.enums import EventKind
+from helpdesk.models import Staff
+from helpdesk.roles import Capability
+from helpdesk.services.audit import Payload, audit_event_record, register_payload
+from troubleshooting.lint import Finding, _shipped_ids, lint_definition
+from troubleshooting.models import Playbook, PlaybookVersion
+from troubleshooting.schema import (
+    PlaybookDefinition,
+    PlaybookFileError,
+    parse_playbook,
+    parse_yaml,
+)
+from troubleshooting.services import SyncResult, playbook_sync_from_files, playbook_version_publish
+
+AUDIT_STREAM = "admin"
+# Uploaded playbooks are YAML text; a real one is a few tens of kilobytes.
+MAX_SOURCE_CHARS = 200_000
+
+
+# --- Permissions ---------------------------------------------------------------------------------
+
+
+def can_view_playbooks(staff: Staff) -> bool:
+    return staff.has_capability(Capability.PUBLISH_PLAYBOOKS) or staff.has_capability(
+        Capability.REVIEW_AUDIT
+    )
+
+
+def can_publish_playbooks(staff: Staff) -> bool:
+    return staff.has_capability(Capability.PUBLISH_PLAYBOOKS)
+
+
+def _require_publish(actor: Staff) -> None:
+    if not can_publish_playbooks(actor):
+        raise PermissionDenied("Publishing playbooks needs the publish_playbooks capability.")
+
+
+# --- Audit payload -------------------------------------------------------------------------------
+
+
+class PlaybookChangedPayload(Payload):
+    action: str  # published | retired | delete_refused
+    playbook: str  # the slug
+    version: int
+    content_hash: str
+    by: str  # the acting staff member's username, so the trail reads on its own
+    source_file: str = ""
+    reason: str = ""
+
+
+register_payload(EventKind.PLAYBOOK_CHANGED, PlaybookChangedPayload)
+
+
+def _record(actor: Staff, version: PlaybookVersion, action: str, reason: str = "") -> None:
+    audit_event_record(
+        stream=AUDIT_STREAM,
+        kind=EventKind.PLAYBOOK_CHANGED,
+        actor=actor,
+        payload=PlaybookChangedPayload(
+            action=action,
+            playbook=version.playbook.slug,
+            version=version.number,
+            content_hash=version.content_hash,
+            by=actor.username,
+            source_file=version.source_file,
+            reason=reason,
+        ),
+    )
+
+
+# --- Selectors -----------------------------------------------------------------------------------
+
+
+@dataclass
+class VersionRow:
+    version: PlaybookVersion
+    sessions: int
+    findings: list[Finding]
+
+
+@dataclass
+class PlaybookRow:
+    playbook: Playbook
+    versions: list[VersionRow] = field(default_factory=list)
+
+    @property
+    def current(self) -> VersionRow | None:
+        return next((row for row in self.versions if row.version.retired_at is None), None)
+
+
+def _versions():
+    return PlaybookVersion.objects.select_related("playbook", "published_by").annotate(
+        session_count=Count("sessions", distinct=True)
+    )
+
+
+def playbook_list_with_versions() -> list[PlaybookRow]:
+    """Every playbook with its versions (newest first), how many sessions used each and each
+    one's lint findings. Two queries, however many playbooks and versions."""
+    rows = {playbook.pk: PlaybookRow(playbook) for playbook in Playbook.objects.order_by("slug")}
+    for version in _versions().order_by("playbook__slug", "-number"):
+        rows[version.playbook_id].versions.append(
+            VersionRow(version, version.session_count, version_findings(version))
+        )
+    return list(rows.values())
+
+
+def playbook_get(slug: str) -> Playbook:
+    """Raises Playbook.DoesNotExist."""
+    return Playbook.objects.get(slug=slug)
+
+
+def playbook_version_detail(slug: str, number: int) -> VersionRow:
+    """One version with its session count and findings. Raises PlaybookVersion.DoesNotExist."""
+    version = _versions().get(playbook__slug=slug, number=number)
+    return VersionRow(version, version.session_count, version_findings(version))
+
+
+def playbook_version_numbers(playbook: Playbook) -> list[int]:
+    return list(playbook.versions.order_by("number").values_list("number", flat=True))
+
+
+def version_findings(version: PlaybookVersion) -> list[Finding]:
+    """What the linter says about a published version today (the rules and registries may
+    have moved on since it was published). Cached per content: versions never change."""
+    return list(
+        _findings(
+            version.content_hash,
+            f"{version.playbook.slug} v{version.number}",
+            version.pk,
+        )
+    )
+
+
+@lru_cache(maxsize=128)
+def _findings(content_hash: str, label: str, pk: int) -> tuple[Finding, ...]:
+    data = PlaybookVersion.objects.values_list("definition", flat=True).get(pk=pk)
+    try:
+        definition = parse_playbook(data, file=label)
+    except PlaybookFileError as exc:
+        return tuple(Finding(label, node, "schema", msg) for node, _, msg in exc.problems)
+    return tuple(lint_definition(definition, file=label, known_playbooks=_known_playbooks()))
+
+
+def _known_playbooks() -> set[str]:
+    return set(Playbook.objects.values_list("slug", flat=True))
+
+
+# --- Writes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: PlaybookVersion | None
+    published: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def lint_source(source: str, *, file: str) -> tuple[PlaybookDefinition | None, list[Finding]]:
+    """Parses and lints playbook YAML text. Returns the definition (None when it does not
+    parse) and every finding, each naming `file`."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return None, [
+            Finding(file, None, "schema", f"the file is longer than {MAX_SOURCE_CHARS} characters")
+        ]
+    try:
+        definition = parse_playbook(parse_yaml(source, file=file), file=file)
+    except PlaybookFileError as exc:
+        return None, [
+            Finding(exc.file, node, "schema", f"key {key}: {msg}" if key else msg)
+            for node, key, msg in exc.problems
+        ]
+    known = _known_playbooks() | _shipped_ids()
+    return definition, lint_definition(definition, file=file, known_playbooks=known)
+
+
+def playbook_publish_source(*, actor: Staff, source: str, source_file: str = "") -> PublishResult:
+    """Publishes pasted or uploaded playbook text as the playbook's next version, only when it
+    lints clean. Unchanged content (same hash as the current version) publishes nothing.
+
+    Side effects: a PlaybookVersion (the previous one retired) and an
+    "admin.playbook_changed" event (action "published"), in one transaction."""
+    _require_publish(actor)
+    label = source_file or "pasted playbook"
+    definition, findings = lint_source(source, file=label)
+    if findings or definition is None:
+        return PublishResult(None, False, findings)
+    with transaction.atomic():
+        version, published = playbook_version_publish(
+            definition=definition, source=source, source_file=source_file, actor=actor
+        )
+        if published:
+            _record(actor, version, "published")
+    return PublishResult(version, published)
+
+
+def playbook_publish_from_disk(
+    *, actor: Staff, paths: list[str | Path] | None = None
+) -> list[SyncResult]:
+    """Publishes every changed playbook file on disk (the shipped ones by default), as
+    `manage.py sync_playbooks` does, and records an event for each version published."""
+    _require_publish(actor)
+    with transaction.atomic():
+        results = playbook_sync_from_files(paths, actor=actor)
+        for result in results:
+            if result.status == "published":
+                version = PlaybookVersion.objects.select_related("playbook").get(
+                    playbook__slug=result.playbook, number=result.version
+                )
+                _record(actor, version, "published")
+    return results
+
+
+@transaction.atomic
+def playbook_version_retire(*, actor: Staff, version: PlaybookVersion) -> PlaybookVersion:
+    """Takes a version out of service: new sessions no longer start on it (sessions already
+    pinned to it run on). Retiring the current version leaves the playbook with none until
+    the next publication. Raises ValidationError when it is already retired.
+
+    Side effects: sets retired_at; an "admin.playbook_changed" event (action "retired")."""
+    _require_publish(actor)
+    Playbook.objects.select_for_update().get(pk=version.playbook_id)
+    retired_at = (
+        PlaybookVersion.objects.filter(pk=version.pk).values_list("retired_at", flat=True).get()
+    )
+    if retired_at is not None:
+        raise ValidationError(f"Version {version.number} is already retired.")
+    PlaybookVersion.objects.filter(pk=version.pk).update(retired_at=clock.now())
+    version.refresh_from_db(fields=["retired_at"])
+    _record(actor, version, "retired")
+    return version
+
+
+def playbook_version_delete(*, actor: Staff, version: PlaybookVersion) -> None:
+    """Always refuses (see the module docstring): raises ValidationError with the reason,
+    after recording the refused attempt (action "delete_refused")."""
+    _require_publish(actor)
+    sessions = version.sessions.count()
+    if sessions:
+        reason = (
+            f"Version {version.number} cannot be deleted: {sessions} guided session(s) "
+            "used it, and they must keep reading the steps they followed. Retire it instead."
+        )
+    else:
+        reason = (
+            f"Version {version.number} cannot be deleted: published versions are kept as "
+            "evidence even when unused. Retire it to take it out of service."
+        )
+    with transaction.atomic():
+        _record(actor, version, "delete_refused", reason=reason)
+    raise ValidationError(reason)

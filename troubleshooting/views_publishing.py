@@ -1,0 +1,208 @@
+"""Playbook publishing pages: the list of playbooks and versions with the linter's findings, one
+version with its graph, a diff between two versions, and the writes (publish pasted or
+uploaded YAML, publish the changed files on disk, retire, refuse deletion).
+
+Reading serves PUBLISH_PLAYBOOKS and REVIEW_AUDIT (supervisors and auditors read what
+sessions ran on); writing needs PUBLISH_PLAYBOOKS (owners, administrators). Playbooks are not
+about end users, so no administrative-unit scoping applies. Plain POSTs redirect (PRG); a
+publication that does not lint re-renders the form with every finding and the text kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.models import Staff
+from troubleshooting.diff import definition_diff, source_diff
+from troubleshooting.forms import DiffForm, PublishForm
+from troubleshooting.graph import build_graph, render_svg
+from troubleshooting.models import Playbook, PlaybookVersion
+from troubleshooting.publishing import (
+    VersionRow,
+    can_publish_playbooks,
+    can_view_playbooks,
+    playbook_get,
+    playbook_list_with_versions,
+    playbook_publish_from_disk,
+    playbook_publish_source,
+    playbook_version_delete,
+    playbook_version_detail,
+    playbook_version_numbers,
+    playbook_version_retire,
+)
+from troubleshooting.selectors import playbook_definition
+
+
+def _require_view(staff: Staff) -> None:
+    if not can_view_playbooks(staff):
+        raise PermissionDenied
+
+
+def _require_publish(staff: Staff) -> None:
+    if not can_publish_playbooks(staff):
+        raise PermissionDenied
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _version_or_404(slug: str, number: int) -> VersionRow:
+    try:
+        return playbook_version_detail(slug, number)
+    except PlaybookVersion.DoesNotExist:
+        raise Http404("No such playbook version.") from None
+
+
+@require_GET
+@login_required
+def playbook_list(request: HttpRequest) -> HttpResponse:
+    _require_view(request.user)
+    context = {
+        "rows": playbook_list_with_versions(),
+        "can_publish": can_publish_playbooks(request.user),
+    }
+    return render(request, "troubleshooting/publishing/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def playbook_publish(request: HttpRequest) -> HttpResponse:
+    _require_publish(request.user)
+    form = PublishForm(request.POST or None, request.FILES or None)
+    findings = []
+    if request.method == "POST" and form.is_valid():
+        source = form.cleaned_data["source"]
+        result = playbook_publish_source(
+            actor=request.user, source=source, source_file=form.cleaned_data["source_file"]
+        )
+        if result.ok:
+            version = result.version
+            if result.published:
+                messages.success(
+                    request,
+                    f"{version.playbook.slug} v{version.number} published: new "
+                    "sessions start on it.",
+                )
+            else:
+                messages.info(
+                    request,
+                    f"Nothing to publish: {version.playbook.slug} v{version.number} already "
+                    "has this content.",
+                )
+            return redirect(
+                "troubleshooting:playbook-version",
+                slug=version.playbook.slug,
+                number=version.number,
+            )
+        findings = result.findings
+        # Keep the text, uploaded or pasted, in the box so nothing is lost.
+        form = PublishForm({"source": source})
+        form.is_valid()
+    return render(
+        request, "troubleshooting/publishing/publish.html", {"form": form, "findings": findings}
+    )
+
+
+@require_POST
+@login_required
+def playbook_sync(request: HttpRequest) -> HttpResponse:
+    _require_publish(request.user)
+    results = playbook_publish_from_disk(actor=request.user)
+    for result in results:
+        if result.status == "published":
+            messages.success(request, f"{result.playbook} v{result.version} published from disk.")
+        elif result.status == "invalid":
+            messages.error(
+                request,
+                f"{result.file} not published: " + "; ".join(result.problems),
+            )
+    if all(result.status == "unchanged" for result in results):
+        messages.info(request, "Every playbook file on disk is already published.")
+    return redirect("troubleshooting:playbook-list")
+
+
+@require_GET
+@login_required
+def playbook_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    _require_view(request.user)
+    row = _version_or_404(slug, number)
+    graph = build_graph(playbook_definition(row.version))
+    context = {
+        "row": row,
+        "version": row.version,
+        "graph": graph,
+        "svg": render_svg(graph),
+        "numbers": playbook_version_numbers(row.version.playbook),
+        "can_publish": can_publish_playbooks(request.user),
+    }
+    return render(request, "troubleshooting/publishing/version.html", context)
+
+
+@require_POST
+@login_required
+def playbook_version_retire_view(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    _require_publish(request.user)
+    version = _version_or_404(slug, number).version
+    try:
+        playbook_version_retire(actor=request.user, version=version)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{slug} v{number} retired: new sessions no longer start on it; sessions already "
+            "on it carry on.",
+        )
+    return redirect("troubleshooting:playbook-version", slug=slug, number=number)
+
+
+@require_POST
+@login_required
+def playbook_version_delete_view(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    _require_publish(request.user)
+    version = _version_or_404(slug, number).version
+    try:
+        playbook_version_delete(actor=request.user, version=version)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("troubleshooting:playbook-version", slug=slug, number=number)
+
+
+@require_GET
+@login_required
+def playbook_diff(request: HttpRequest, slug: str) -> HttpResponse:
+    _require_view(request.user)
+    try:
+        playbook = playbook_get(slug)
+    except Playbook.DoesNotExist:
+        raise Http404("No such playbook.") from None
+    numbers = playbook_version_numbers(playbook)
+    if not numbers:
+        raise Http404("This playbook has no version.")
+    defaults = {"old": numbers[-2] if len(numbers) > 1 else numbers[0], "new": numbers[-1]}
+    form = DiffForm(request.GET if "old" in request.GET else defaults, numbers=numbers)
+    context: dict[str, Any] = {"playbook": playbook, "form": form, "numbers": numbers}
+    if form.is_valid():
+        old = _version_or_404(slug, form.cleaned_data["old"]).version
+        new = _version_or_404(slug, form.cleaned_data["new"]).version
+        context.update(
+            old=old,
+            new=new,
+            diff=definition_diff(playbook_definition(old), playbook_definition(new)),
+            source_lines=source_diff(
+                old.source, new.source, old_name=f"v{old.number}", new_name=f"v{new.number}"
+            ),
+        )
+    template = "troubleshooting/publishing/diff.html"
+    if _wants_partial(request):
+        template += "#diff-result"
+    return render(request, template, context)
