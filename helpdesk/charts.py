@@ -5,8 +5,8 @@ figures, which is the accessible alternative."""
 
 from dataclasses import dataclass
 
-WIDTH = 560
-LABEL_WIDTH = 220
+WIDTH = 640
+LABEL_WIDTH = 300
 VALUE_WIDTH = 60
 BAR_HEIGHT = 18
 GAP = 8
@@ -49,7 +49,7 @@ def bar_chart(
         shown = f"{value:g}{unit}"
         bars.append(
             Bar(
-                label=label if len(label) <= 32 else label[:31] + "…",
+                label=label if len(label) <= 44 else label[:43] + "…",
                 value=value,
                 text=shown,
                 y=y,

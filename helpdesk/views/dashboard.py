@@ -63,8 +63,8 @@ class DashboardFilterForm(forms.Form):
         return data
 
     def to_query(self) -> DashboardQuery:
-        if not self.is_valid():
-            return DashboardQuery()
+        """The valid filters (an invalid one is dropped and shown with its message)."""
+        self.is_valid()
         data = self.cleaned_data
         return DashboardQuery(
             date_from=data.get("date_from"),

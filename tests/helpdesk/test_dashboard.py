@@ -302,6 +302,8 @@ def test_a_reversed_range_re_renders_with_a_message(client_for, supervisor):
     )
     assert response.status_code == 200
     assert "The end of the range comes before its start." in response.content.decode()
+    # The valid filter still applies.
+    assert response.context["form"].to_query().date_from.isoformat() == "2026-03-10"
 
 
 def test_the_csv_has_the_same_figures_and_filters(client_for, supervisor, last_week):
