@@ -5,5 +5,5 @@ class TroubleshootingConfig(AppConfig):
     name = "troubleshooting"
 
     def ready(self) -> None:
-        # The session.step payload model, registered with the ticket trail.
-        from troubleshooting import events  # noqa: F401
+        # The payload models of session.step (ticket trail) and admin.playbook_changed.
+        from troubleshooting import events, publishing  # noqa: F401

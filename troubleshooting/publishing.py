@@ -15,7 +15,6 @@ deletion is still recorded on the audit trail (an attempt to remove evidence is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -121,11 +120,12 @@ def _versions():
 
 def playbook_list_with_versions() -> list[PlaybookRow]:
     """Every playbook with its versions (newest first), how many sessions used each and each
-    one's lint findings. Two queries, however many playbooks and versions."""
+    one's lint findings. Three queries, however many playbooks and versions."""
     rows = {playbook.pk: PlaybookRow(playbook) for playbook in Playbook.objects.order_by("slug")}
+    known = _known_playbooks()
     for version in _versions().order_by("playbook__slug", "-number"):
         rows[version.playbook_id].versions.append(
-            VersionRow(version, version.session_count, version_findings(version))
+            VersionRow(version, version.session_count, version_findings(version, known=known))
         )
     return list(rows.values())
 
@@ -145,26 +145,32 @@ def playbook_version_numbers(playbook: Playbook) -> list[int]:
     return list(playbook.versions.order_by("number").values_list("number", flat=True))
 
 
-def version_findings(version: PlaybookVersion) -> list[Finding]:
+# (content hash, label, known playbooks) -> findings. Versions never change, and the rules and
+# registries change only with a deployment, so a process keeps what it computed.
+_FINDINGS: dict[tuple[str, str, frozenset[str]], tuple[Finding, ...]] = {}
+_FINDINGS_MAX = 256
+
+
+def version_findings(version: PlaybookVersion, *, known: set[str] | None = None) -> list[Finding]:
     """What the linter says about a published version today (the rules and registries may
-    have moved on since it was published). Cached per content: versions never change."""
-    return list(
-        _findings(
-            version.content_hash,
-            f"{version.playbook.slug} v{version.number}",
-            version.pk,
-        )
-    )
+    have moved on since it was published). `known`: the playbook ids subflows may name (the
+    published ones when not given)."""
+    label = f"{version.playbook.slug} v{version.number}"
+    names = frozenset(_known_playbooks() if known is None else known)
+    key = (version.content_hash, label, names)
+    if key not in _FINDINGS:
+        if len(_FINDINGS) >= _FINDINGS_MAX:
+            _FINDINGS.clear()
+        _FINDINGS[key] = _lint_stored(version.definition, label, names)
+    return list(_FINDINGS[key])
 
 
-@lru_cache(maxsize=128)
-def _findings(content_hash: str, label: str, pk: int) -> tuple[Finding, ...]:
-    data = PlaybookVersion.objects.values_list("definition", flat=True).get(pk=pk)
+def _lint_stored(data: dict, label: str, known: frozenset[str]) -> tuple[Finding, ...]:
     try:
         definition = parse_playbook(data, file=label)
     except PlaybookFileError as exc:
         return tuple(Finding(label, node, "schema", msg) for node, _, msg in exc.problems)
-    return tuple(lint_definition(definition, file=label, known_playbooks=_known_playbooks()))
+    return tuple(lint_definition(definition, file=label, known_playbooks=known))
 
 
 def _known_playbooks() -> set[str]:
