@@ -14,12 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
 from helpdesk.enums import (
     DEDICATED_TRANSITIONS,
     TRANSITIONS,
+    EventKind,
     Outcome,
     RootCause,
     TicketStatus,
@@ -34,7 +36,7 @@ from helpdesk.forms_tickets import (
     TicketResolveForm,
     TicketStatusForm,
 )
-from helpdesk.models import Staff, Ticket
+from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.roles import Capability
 from helpdesk.selectors import (
     QUEUES,
@@ -47,7 +49,7 @@ from helpdesk.selectors import (
 )
 from helpdesk.services import tickets as ticket_services
 from helpdesk.services.tickets import TicketError
-from helpdesk.templatetags.ticket_tags import label, priority_badge, status_badge
+from helpdesk.templatetags.ticket_tags import event_summary, label, priority_badge, status_badge
 
 
 def _require(staff: Staff, capability: Capability) -> None:
@@ -192,12 +194,41 @@ def ticket_open(request: HttpRequest) -> HttpResponse:
     return render(request, "helpdesk/tickets/open.html", context)
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of the ticket's timeline, formatted in Python like the queue's rows."""
+
+    when_iso: str
+    when: str
+    who: str
+    summary: str
+    comment: str | None
+
+
+def _timeline(events: list[TicketEvent]) -> list[TimelineEntry]:
+    entries = []
+    for event in events:
+        at, actor = localtime(event.occurred_at), event.actor
+        entries.append(
+            TimelineEntry(
+                when_iso=at.isoformat(),
+                when=at.strftime("%Y-%m-%d %H:%M:%S"),
+                who=(actor.get_full_name() or actor.username) if actor else "System",
+                summary=event_summary(event.kind, event.payload),
+                comment=event.payload.get("body", "")
+                if event.kind == EventKind.COMMENTED
+                else None,
+            )
+        )
+    return entries
+
+
 def _main_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     staff = request.user
     can_work = staff.has_capability(Capability.WORK_TICKETS)
     context = {
         "ticket": ticket,
-        "events": ticket_event_list(ticket),
+        "timeline": _timeline(ticket_event_list(ticket)),
         "can_work": can_work,
         "action_error": "",
     }
