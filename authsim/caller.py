@@ -421,6 +421,12 @@ def caller_tells(end_user: EndUser, item: str) -> str:
         return (own.first() or "") or end_user.mobile
     if item in ("first_code", "second_code"):
         return _resync_code(end_user, second=item == "second_code")
+    if item == "lost_device":
+        # The device they no longer have, by the name the helpdesk reads out to them.
+        for device in Device.objects.filter(end_user=end_user).order_by("id"):
+            if _sim(device).lost:
+                return device.name
+        return ""
     raise UnknownAction(f"The caller cannot tell {item!r}.")
 
 

@@ -30,6 +30,7 @@ from troubleshooting.selectors import playbook_version_for_complaint
 from troubleshooting.services import playbook_sync_from_files
 from troubleshooting.sessions import (
     SessionDriver,
+    action_devices,
     attempt_result,
     session_advance,
     session_start,
@@ -87,6 +88,13 @@ class CallerDriver(SessionDriver):
                 return runner.NodeResult(
                     "blocked", evidence={"refused": "The caller cannot read out two codes."}
                 )
+        if node.action == "mark_device_lost":
+            # The caller names the device they lost; the technician picks it from the list.
+            tell = getattr(self.caller, "tell", None)
+            name = tell("lost_device") if tell else ""
+            user = EndUser.objects.get(pk=self.end_user.pk)
+            chosen = next((d for d in action_devices(user) if d.name == name), None)
+            self.inputs["device_id"] = str(chosen.pk) if chosen else ""
         result = super().action(node, state)
         if self.revealed_code is not None:
             # Read out once to the caller, who types it at the next sign-in.

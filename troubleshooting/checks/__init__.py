@@ -164,6 +164,7 @@ def _load_builtin_checks() -> None:
     if not _loaded:
         _loaded = True
         from troubleshooting.checks import (  # noqa: F401
+            access,
             codes,
             directory,
             enrollment_extra,
