@@ -7,6 +7,7 @@ service.
 """
 
 from dataclasses import dataclass
+from html import escape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -62,49 +64,43 @@ def _wants_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One queue line, formatted in Python: at 25 rows per page, resolving labels, dates and
-    URLs once here costs a fraction of doing it with template filters and tags."""
-
-    url: str
-    number: int
-    subject: str
-    user_name: str
-    username: str
-    category: str
-    priority: str
-    priority_badge: str
-    status: str
-    status_badge: str
-    assignee: str
-    due_iso: str
-    due: str
+# One queue line, built in Python: at 25 rows per page, a dozen template variables per row
+# cost more than the rest of the page. Every value that comes from people (subject, names) is
+# escaped here; the rest are numbers, dates and our own labels and CSS classes.
+_QUEUE_ROW = (
+    '<tr><td><a href="{url}">#{number}</a></td><td><a href="{url}">{subject}</a></td>'
+    '<td>{user_name} <span class="muted">{username}</span></td><td>{category}</td>'
+    '<td><span class="badge {priority_badge}">{priority}</span></td>'
+    '<td><span class="badge {status_badge}">{status}</span></td><td>{assignee}</td>'
+    '<td><time datetime="{due_iso}">{due}</time></td></tr>'
+).format
+_UNASSIGNED = '<span class="muted">Unassigned</span>'
 
 
-def _queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
+def _queue_rows(tickets: list[Ticket]) -> list[str]:
     # reverse() once; the per-row URL only swaps the number in.
     pattern = reverse("helpdesk:ticket-detail", kwargs={"pk": 987654321})
     rows = []
     for t in tickets:
         end_user, assignee = t.end_user, t.assignee
-        rows.append(
-            QueueRow(
-                url=pattern.replace("987654321", str(t.pk)),
-                number=t.pk,
-                subject=t.subject,
-                user_name=end_user.full_name or end_user.username,
-                username=end_user.username,
-                category=label(t.category, "category"),
-                priority=label(t.priority, "priority"),
-                priority_badge=priority_badge(t.priority),
-                status=label(t.status, "status"),
-                status_badge=status_badge(t.status),
-                assignee=(assignee.get_full_name() or assignee.username) if assignee else "",
-                due_iso=t.sla_due_at.isoformat(),
-                due=t.sla_due_at.strftime("%b %d, %H:%M"),
-            )
+        row = _QUEUE_ROW(
+            url=pattern.replace("987654321", str(t.pk)),
+            number=t.pk,
+            subject=escape(t.subject),
+            user_name=escape(end_user.full_name or end_user.username),
+            username=escape(end_user.username),
+            category=escape(label(t.category, "category")),
+            priority=escape(label(t.priority, "priority")),
+            priority_badge=priority_badge(t.priority),
+            status=escape(label(t.status, "status")),
+            status_badge=status_badge(t.status),
+            assignee=escape(assignee.get_full_name() or assignee.username)
+            if assignee
+            else _UNASSIGNED,
+            due_iso=t.sla_due_at.isoformat(),
+            due=t.sla_due_at.strftime("%b %d, %H:%M"),
         )
+        rows.append(mark_safe(row))  # noqa: S308 - every value above is escaped or ours
     return rows
 
 

@@ -145,3 +145,14 @@ def test_queue_query_count_is_constant(
         response = client.get(QUEUE, {"queue": "open"})
     assert response.status_code == 200
     assert response.content.decode().count("<tr>") == rows + 1
+
+
+def test_queue_rows_escape_what_people_typed(client_for, technician, end_user):
+    end_user.full_name = "<b>Dana</b>"
+    end_user.save(update_fields=["full_name"])
+    open_ticket(technician, end_user, subject='<script>alert("x")</script>')
+    html = client_for(technician).get(QUEUE, {"queue": "open"}).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert '<td>&lt;b&gt;Dana&lt;/b&gt; <span class="muted">dana.lee</span></td>' in html
+    assert "<script>alert" not in html
+    assert '<td><span class="muted">Unassigned</span></td>' in html
