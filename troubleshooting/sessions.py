@@ -880,28 +880,39 @@ def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> G
 
 
 def _replay(session: GuidedSession, records: list[StepRecord]) -> dict[str, Any]:
-    """session.state rebuilt from the current step records: each record steps the frame
-    of its playbook version (a record of another version opens that subflow; the record
-    of the subflow node itself closes it)."""
+    """session.state rebuilt from the current step records. A record of another playbook
+    version than the current frame's either closes subflows (the subflow node's own record,
+    one level up) or lies inside a subflow the frame's current node enters; each subflow
+    re-enters the version the session pinned for it."""
+    pinned = _pinned_versions(session)
     top = engine.start(_definition(session), _base_facts(session.ticket, session.application))
     # [subflow node id, version, definition, state] per open subflow, innermost last.
     frames: list[list[Any]] = []
     for record in records:
         version_id = record.version_id or session.version_id
-        active = frames[-1][1].pk if frames else session.version_id
-        outer = frames[-2][1].pk if len(frames) > 1 else session.version_id
-        if frames and version_id != active and version_id == outer:
-            frames.pop()  # the subflow node's own record: its playbook ended
-        elif version_id != active:
-            parent_state = frames[-1][3] if frames else top
-            definition = playbook_definition(record.version)
+        for _ in range(_MAX_AUTOMATIC_STEPS):
+            active = frames[-1][1].pk if frames else session.version_id
+            if version_id == active:
+                break
+            outer = [frame[1].pk for frame in frames[:-1]] + [session.version_id]
+            if frames and version_id in outer:
+                frames.pop()  # the subflow's playbook ended; this record is its node's
+                continue
+            definition, state = (
+                (frames[-1][2], frames[-1][3])
+                if frames
+                else (
+                    _definition(session),
+                    top,
+                )
+            )
+            node = definition.node(state.node)
+            if not isinstance(node, SubflowNode):
+                raise SessionError("The earlier steps cannot be replayed; carry on from here.")
+            version = pinned.get(node.playbook) or playbook_version_current(node.playbook)
+            sub_definition = playbook_definition(version)
             frames.append(
-                [
-                    parent_state.node,
-                    record.version,
-                    definition,
-                    engine.start(definition, dict(parent_state.facts)),
-                ]
+                [node.id, version, sub_definition, engine.start(sub_definition, dict(state.facts))]
             )
         definition, state = (
             (frames[-1][2], frames[-1][3]) if frames else (_definition(session), top)
@@ -929,6 +940,23 @@ def _replay(session: GuidedSession, records: list[StepRecord]) -> dict[str, Any]
             for node_id, version, _, state in frames
         ]
     return result
+
+
+def _pinned_versions(session: GuidedSession) -> dict[str, PlaybookVersion]:
+    """The version the session pinned for each sub-playbook it entered: from its open
+    subflows and from every step recorded in one (superseded ones too)."""
+    pinned: dict[str, PlaybookVersion] = {}
+    for frame in session.state.get(SUBFLOWS) or []:
+        pinned[frame["playbook"]] = _version(frame["version"])
+    recorded = (
+        session.steps.exclude(version=None)
+        .exclude(version_id=session.version_id)
+        .select_related("version__playbook")
+        .order_by("sequence")
+    )
+    for record in recorded:
+        pinned.setdefault(record.version.playbook.slug, record.version)
+    return pinned
 
 
 def session_resume(*, actor: Staff, ticket: Ticket) -> GuidedSession:

@@ -533,3 +533,35 @@ def test_bad_input_with_nobody_to_ask_takes_the_blocked_branch(tmp_path, client_
     [step] = session.steps.all()
     assert (step.node, step.branch) == ("act", "blocked")
     assert step.evidence == {"refused": "Choose the device the caller lost."}
+
+
+def test_nested_subflows_each_pin_their_version_and_unwind_in_order(tmp_path, desk):
+    client, technician, user = desk
+    middle = outer()
+    middle.update(id="middle", complaint="code_rejected", title="Middle")
+    top = outer()
+    node(top, "run_inner")["playbook"] = "middle"
+    publish(tmp_path, inner(), middle, top)
+    ticket = open_ticket(technician, user)
+    session = start(client, ticket)
+    assert [f["playbook"] for f in session.state["subflows"]] == ["middle", "inner"]
+
+    client.post(advance_url(session), {"node": "ask", "value": "false"})
+    ask = session.steps.get(node="ask")
+    client.post(
+        reverse("troubleshooting:back", kwargs={"pk": session.pk}), {"sequence": ask.sequence}
+    )
+    session.refresh_from_db()
+    assert session.status == "active"
+    assert [f["playbook"] for f in session.state["subflows"]] == ["middle", "inner"]
+    client.post(advance_url(session), {"node": "ask", "value": "true"})
+
+    session.refresh_from_db()
+    assert taken(session, superseded_at__isnull=True) == [
+        ("inner", "status", "active"),
+        ("inner", "ask", "true"),
+        ("middle", "run_inner", "otherwise"),
+        ("outer", "run_inner", "otherwise"),
+    ]
+    assert "subflows" not in session.state
+    assert (session.status, session.outcome) == ("ended", "escalated_tier2")
