@@ -186,6 +186,17 @@ def _edge(graph: Graph, edge: GraphEdge, index: int) -> str:
     )
 
 
+def merged_edges(graph: Graph) -> list[GraphEdge]:
+    """One line per pair of nodes: branches that lead to the same place (say `error` and
+    `timeout`) share it, their labels joined, so the picture stays readable."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    for edge in graph.edges:
+        labels.setdefault((edge.source, edge.target), []).append(edge.label)
+    return [
+        GraphEdge(source, target, ", ".join(names)) for (source, target), names in labels.items()
+    ]
+
+
 def render_svg(graph: Graph) -> SafeString:
     """The graph as an inline <svg> element. Every text from the playbook is escaped."""
     parts = [
@@ -199,7 +210,7 @@ def render_svg(graph: Graph) -> SafeString:
         'd="M0,0 L10,5 L0,10 z"/></marker></defs>',
     ]
     by_source: dict[str, int] = {}
-    for edge in graph.edges:
+    for edge in merged_edges(graph):
         index = by_source.get(edge.source, 0)
         by_source[edge.source] = index + 1
         parts.append(_edge(graph, edge, index))
