@@ -371,3 +371,13 @@ def test_diff_with_a_version_that_does_not_exist_says_so(client_for, administrat
     assert response.status_code == 200
     assert "Select a valid choice." in response.content.decode()
     assert "diff" not in response.context
+
+
+def test_navigation_offers_playbooks_to_readers_only(client_for, supervisor, technician):
+    home = reverse("helpdesk:home")
+
+    supervisor_page = client_for(supervisor).get(home).content.decode()
+    technician_page = client_for(technician).get(home).content.decode()
+
+    assert f'href="{LIST_URL}"' in supervisor_page
+    assert f'href="{LIST_URL}"' not in technician_page
