@@ -138,6 +138,15 @@ class ScenarioDriver(runner.DirectoryDriver):
                         attribute="mobile",
                         number=caller.caller_tells(user, "mobile_number"),
                     )
+                elif node.action == "mark_device_lost":
+                    # The caller says which phone is gone (device-side truth).
+                    lost = [d for d in user.devices.all() if caller.device_state(d).lost]
+                    recovery.device_mark_lost(
+                        actor=self.actor,
+                        ticket=ticket,
+                        reason=reason,
+                        device_id=(lost or list(user.devices.all()))[0].pk,
+                    )
                 elif node.action == "issue_bypass_code":
                     issue = recovery.bypass_code_issue(
                         actor=self.actor, ticket=ticket, reason=reason

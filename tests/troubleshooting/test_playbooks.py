@@ -242,15 +242,16 @@ def test_misleading_complaints_end_before_any_troubleshooting(playbook_id):
     locked = d.node(d.node("status").outcomes["locked_out"])
     if isinstance(locked, EndNode):
         assert tuple(locked.root_causes) == ("user_locked_out",)
-    else:  # worked here: verify the caller, then unlock
-        assert (locked.action, locked.outcomes["verified"]) == ("verify_identity", "unlock")
+    else:  # handed over to the lockout playbook
+        assert (locked.kind, locked.playbook) == ("subflow", "locked_out")
 
 
 def test_prompt_playbook_hands_over_a_lost_phone_and_explains_what_works_as_designed():
     d = definition("missing_prompt")
 
     lost = d.node("ask_device")
-    assert {opt.value: opt.next for opt in lost.options}[False] == "end_lost_device"
+    handover = d.node({opt.value: opt.next for opt in lost.options}[False])
+    assert (handover.playbook, handover.otherwise) == ("lost_device", "end_lost_device")
     assert (d.node("end_lost_device").outcome, d.node("end_lost_device").root_causes) == (
         "escalated_tier2",
         ["lost_device"],
