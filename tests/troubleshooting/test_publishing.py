@@ -381,3 +381,19 @@ def test_navigation_offers_playbooks_to_readers_only(client_for, supervisor, tec
 
     assert f'href="{LIST_URL}"' in supervisor_page
     assert f'href="{LIST_URL}"' not in technician_page
+
+
+def test_version_page_links_to_the_comparison_with_a_neighbour(client_for, administrator):
+    _publish_playbook(administrator, "mini", versions=2)
+    client = client_for(administrator)
+    diff_url = reverse("troubleshooting:playbook-diff", kwargs={"slug": "mini"})
+
+    first = client.get(reverse("troubleshooting:playbook-version", args=["mini", 1]))
+    second = client.get(reverse("troubleshooting:playbook-version", args=["mini", 2]))
+
+    assert f'href="{diff_url}?old=1&amp;new=2">Compare with the next version' in (
+        first.content.decode()
+    )
+    assert f'href="{diff_url}?old=1&amp;new=2">Compare with the version before' in (
+        second.content.decode()
+    )
