@@ -143,10 +143,13 @@ def ticket_list_visible_to(
 
 
 def ticket_get_visible(viewer: Staff, ticket_id: int) -> Ticket:
-    """The ticket with its end user, assignee and opener, or Http404 when it does not exist or
-    its end user is outside the viewer's units. ``ticket.end_user_group_ids`` holds the end
-    user's group ids ("3,7"), read in the same query: the assign menu's cache key needs only
-    those, and a prefetch of the groups would cost a round trip on every ticket page."""
+    """The ticket with its end user and assignee, or Http404 when it does not exist or its end
+    user is outside the viewer's units (the opener is the actor of the ticket's first event,
+    which the ticket page reads anyway; ``ticket.opened_by`` is one more query).
+
+    ``ticket.end_user_group_ids`` holds the end user's group ids ("3,7"), read in the same
+    query: the assign menu's cache key needs only those, and a prefetch of the groups would
+    cost a round trip on every ticket page."""
     from enrollment.models import EndUser
 
     group_ids = (
@@ -159,7 +162,7 @@ def ticket_get_visible(viewer: Staff, ticket_id: int) -> Ticket:
         .values("ids")
     )
     qs = (
-        _in_scope(Ticket.objects.select_related("end_user", "assignee", "opened_by"), viewer)
+        _in_scope(Ticket.objects.select_related("end_user", "assignee"), viewer)
         .filter(pk=ticket_id)
         .annotate(
             end_user_group_ids=Coalesce(Subquery(group_ids), Value(""), output_field=CharField())

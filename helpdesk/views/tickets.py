@@ -222,9 +222,15 @@ def _timeline(events: list[TicketEvent]) -> list[TimelineEntry]:
 def _main_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     staff = request.user
     can_work = staff.has_capability(Capability.WORK_TICKETS)
+    events = ticket_event_list(ticket)
+    # The opener opened the ticket in its first event: its actor is already loaded.
+    opener = next((e.actor for e in events if e.actor_id == ticket.opened_by_id), None)
+    if opener is None:
+        opener = ticket.opened_by
     context = {
         "ticket": ticket,
-        "timeline": _timeline(ticket_event_list(ticket)),
+        "opened_by": opener.get_full_name() or opener.username,
+        "timeline": _timeline(events),
         "can_work": can_work,
         "action_error": "",
     }

@@ -32,6 +32,8 @@ def test_page_shows_the_timeline_and_loads_the_mfa_picture_after_itself(
 
     assert "Caller on the line." in html
     assert "Opened: Missing prompt by Phone, normal priority" in html
+    # The header names the opener (the actor of the first event).
+    assert f" by {technician.get_full_name() or technician.username}</dd>" in html
     picture = url(ticket, "helpdesk:ticket-mfa-picture")
     # An htmx placeholder that is also a plain link when scripts are off.
     assert f'hx-get="{picture}" hx-trigger="load"' in html
