@@ -77,9 +77,10 @@ def playbook_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def playbook_publish(request: HttpRequest) -> HttpResponse:
     _require_publish(request.user)
-    form = PublishForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = PublishForm(request.POST if posted else None, request.FILES if posted else None)
     findings = []
-    if request.method == "POST" and form.is_valid():
+    if posted and form.is_valid():
         source = form.cleaned_data["source"]
         result = playbook_publish_source(
             actor=request.user, source=source, source_file=form.cleaned_data["source_file"]
