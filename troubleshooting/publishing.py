@@ -26,7 +26,13 @@ from helpdesk.enums import EventKind
 from helpdesk.models import Staff
 from helpdesk.roles import Capability
 from helpdesk.services.audit import Payload, audit_event_record, register_payload
-from troubleshooting.lint import Finding, _shipped_ids, lint_definition
+from troubleshooting.lint import (
+    Finding,
+    LintReport,
+    _shipped_ids,
+    _subflow_cycles,
+    lint_definition,
+)
 from troubleshooting.models import Playbook, PlaybookVersion
 from troubleshooting.schema import (
     PlaybookDefinition,
@@ -34,6 +40,7 @@ from troubleshooting.schema import (
     parse_playbook,
     parse_yaml,
 )
+from troubleshooting.selectors import playbook_definition
 from troubleshooting.services import SyncResult, playbook_sync_from_files, playbook_version_publish
 
 AUDIT_STREAM = "admin"
@@ -206,7 +213,26 @@ def lint_source(source: str, *, file: str) -> tuple[PlaybookDefinition | None, l
             for node, key, msg in exc.problems
         ]
     known = _known_playbooks() | _shipped_ids()
-    return definition, lint_definition(definition, file=file, known_playbooks=known)
+    findings = lint_definition(definition, file=file, known_playbooks=known)
+    return definition, findings + _subflow_cycles_with_published(definition, file=file)
+
+
+def _subflow_cycles_with_published(definition: PlaybookDefinition, *, file: str) -> list[Finding]:
+    """The new version must not close a circle of subflows with the current versions of the
+    other playbooks (the linter checks that only among files linted together)."""
+    report = LintReport()
+    for version in PlaybookVersion.objects.current().select_related("playbook"):
+        if version.playbook.slug != definition.id:
+            report.definitions[version.playbook.slug] = playbook_definition(version)
+            report.files[version.playbook.slug] = f"{version.playbook.slug} v{version.number}"
+    report.definitions[definition.id] = definition
+    report.files[definition.id] = file
+    return [finding for finding in _subflow_cycles(report) if definition.id in _circle(finding)]
+
+
+def _circle(finding: Finding) -> list[str]:
+    """The playbook ids a subflow-cycle finding names ("playbooks a, b call each other …")."""
+    return finding.message.removeprefix("playbooks ").split(" call each other")[0].split(", ")
 
 
 def playbook_publish_source(*, actor: Staff, source: str, source_file: str = "") -> PublishResult:

@@ -397,3 +397,25 @@ def test_version_page_links_to_the_comparison_with_a_neighbour(client_for, admin
     assert f'href="{diff_url}?old=1&amp;new=2">Compare with the version before' in (
         second.content.decode()
     )
+
+
+def test_publish_refused_when_it_closes_a_subflow_circle_with_a_published_playbook(administrator):
+    # "other" (published without the linter, as an older release might have been) calls "mini".
+    other = clean_playbook()
+    other["id"] = "other"
+    node(other, "ask")["options"][0]["next"] = "sub"
+    other["nodes"].append(
+        {"id": "sub", "kind": "subflow", "title": "Mini", "playbook": "mini", "otherwise": "esc"}
+    )
+    playbook_version_publish(definition=parse_playbook(other), source=_yaml(other))
+    mini = clean_playbook()
+    node(mini, "ask")["options"][0]["next"] = "sub"
+    mini["nodes"].append(
+        {"id": "sub", "kind": "subflow", "title": "Other", "playbook": "other", "otherwise": "esc"}
+    )
+
+    result = playbook_publish_source(actor=administrator, source=_yaml(mini))
+
+    assert result.published is False
+    assert [f.code for f in result.findings if f.code == "subflow-cycle"] == ["subflow-cycle"]
+    assert not PlaybookVersion.objects.filter(playbook__slug="mini").exists()
