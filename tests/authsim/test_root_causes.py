@@ -194,6 +194,11 @@ def clear_exemptions(user: EndUser) -> None:
         policy.exempt_groups.clear()
 
 
+def leave_groups(user: EndUser) -> None:
+    # The group policy that refuses the caller's methods no longer applies to them.
+    user.groups.clear()
+
+
 # Variants whose world needs more than their root cause's usual fix.
 FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
     "enrollment-not-enforced-exempt-group-ef": (
@@ -217,7 +222,48 @@ FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
     "mfa-disabled-exempt-group-mp": ([clear_exemptions], "auto", "user_approved"),
     # Nothing to fix: the call goes to the mobile.
     "otp-channel-unavailable-voice-ef": ([], "voice", "valid_passcode"),
+    # Access faults: a second fault on the same account, codes or tokens instead of pushes.
+    "access-rule-denies-android-contractor": (
+        [add_to_group("Engineering")],
+        "auto",
+        "user_approved",
+    ),
+    "access-rule-denies-locked-out-group": (
+        [add_to_group("HR"), unlock],
+        "auto",
+        "user_approved",
+    ),
+    "fallback-disabled-app-policy-voice": (
+        [set_policy("application:Payroll", allow_fallback=True)],
+        "voice",
+        "valid_passcode",
+    ),
+    "fraud-reported-and-locked": ([resolve_fraud, unlock], "auto", "user_approved"),
+    "lost-device-locked-out-too": ([unlock, *REENROLL_ON_NEW_PHONE], "auto", "user_approved"),
+    "lost-device-stolen-fraud": ([resolve_fraud, *REENROLL_ON_NEW_PHONE], "auto", "user_approved"),
+    "lost-device-token-lost": (REENROLL_ON_NEW_PHONE, "push", "user_approved"),
+    "policy-misconfiguration-locked-out": ([leave_groups], "auto", "user_approved"),
+    "user-disabled-contractor-ended": (
+        [set_user(status="active"), *REENROLL_ON_NEW_PHONE],
+        "auto",
+        "user_approved",
+    ),
+    "user-locked-out-group-policy": ([unlock], "auto", "valid_passcode"),
+    "user-locked-out-hardware-token": ([unlock], "auto", "valid_passcode"),
+    "user-locked-out-ios-codes": ([unlock], "auto", "valid_passcode"),
 }
+# The same worlds for other callers.
+FIXES_BY_SCENARIO.update(
+    {
+        "enrollment-not-enforced-another-team-1": FIXES_BY_SCENARIO[
+            "enrollment-not-enforced-exempt-group-ef"
+        ],
+        "mfa-disabled-another-team-1": FIXES_BY_SCENARIO["mfa-disabled-exempt-group-mp"],
+        "policy-misconfiguration-another-team-1": FIXES_BY_SCENARIO[
+            "enrollment-not-enforced-method-not-allowed-ef"
+        ],
+    }
+)
 
 SCENARIOS = [path.stem for path in bundled_scenarios()]
 
