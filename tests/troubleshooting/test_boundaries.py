@@ -22,7 +22,10 @@ def imported_modules(path: Path) -> set[str]:
 
 # simulate_case is where the simulator's scenario loader and automated caller meet the
 # guided-session services: the one composition root allowed to import both sides.
-COMPOSITION_ROOTS = {"management/commands/simulate_case.py"}
+COMPOSITION_ROOTS = {
+    "management/commands/simulate_case.py",
+    "management/commands/corpus_report.py",
+}
 
 
 def test_troubleshooting_never_imports_the_simulator():

@@ -11,8 +11,6 @@ from django.core.management import CommandError, call_command
 
 from authsim.scenarios import SCENARIO_DIR, bundled_scenarios, read_scenario
 from tests.troubleshooting.test_scenarios import GUARDED_FIXES
-from troubleshooting.conf import playbook_dir
-from troubleshooting.schema import load_playbook
 from troubleshooting.vocab import COMPLAINTS, RESOLVED_OUTCOMES
 
 # Services commit and send after commit: run for real, as the command does.
@@ -122,13 +120,13 @@ def test_simulate_case_names_a_missing_file(tmp_path: Path):
         simulate(tmp_path / "nowhere.yaml")
 
 
-def test_simulate_case_names_a_complaint_without_a_playbook(tmp_path: Path):
-    served = {load_playbook(path).complaint for path in playbook_dir().glob("*.yaml")}
-    unserved = [complaint for complaint in COMPLAINTS if complaint not in served]
-    if not unserved:
-        pytest.skip("every complaint has a shipped playbook")
+def test_simulate_case_names_a_complaint_without_a_playbook(tmp_path: Path, settings):
+    # Every shipped complaint has a playbook, so serve from a folder that has none.
+    empty = tmp_path / "playbooks"
+    empty.mkdir()
+    settings.TROUBLESHOOTING_PLAYBOOK_DIR = str(empty)
     path = tmp_path / "orphan.yaml"
-    path.write_text(f"id: orphan\ncomplaint: {unserved[0]}\nuser: {{username: orphan.user}}\n")
+    path.write_text(f"id: orphan\ncomplaint: {COMPLAINTS[0]}\nuser: {{username: orphan.user}}\n")
 
     with pytest.raises(CommandError, match=r"orphan\.yaml: No playbook is published"):
         simulate(path)
