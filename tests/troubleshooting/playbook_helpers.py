@@ -1,9 +1,11 @@
 """A small, clean playbook as a dict, for tests to break one rule at a time."""
 
 import copy
+from functools import cache
 
+from troubleshooting import conf, engine
 from troubleshooting.lint import Finding, lint_definition
-from troubleshooting.schema import parse_playbook
+from troubleshooting.schema import load_playbook, parse_playbook
 
 _CLEAN = {
     "id": "mini",
@@ -108,3 +110,20 @@ def lint_dict(data: dict, **kwargs) -> list[Finding]:
 
 def codes(findings: list[Finding]) -> list[tuple[str | None, str]]:
     return [(finding.node, finding.code) for finding in findings]
+
+
+def shipped_playbooks() -> list[str]:
+    """The ids of the playbooks shipped in the playbook folder."""
+    return sorted(path.stem for path in conf.playbook_dir().glob("*.yaml"))
+
+
+@cache
+def definition(playbook_id: str):
+    """A shipped playbook, parsed once per test run."""
+    return load_playbook(conf.playbook_dir() / f"{playbook_id}.yaml")
+
+
+@cache
+def paths(playbook_id: str):
+    """Every path through a shipped playbook, enumerated once per test run."""
+    return engine.enumerate_paths(definition(playbook_id))

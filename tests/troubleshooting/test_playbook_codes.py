@@ -4,7 +4,6 @@ once no fix restored the caller's own method, and their scenarios reach the expe
 cause and outcome through simulate_case."""
 
 import json
-from functools import cache
 from io import StringIO
 
 import pytest
@@ -15,11 +14,12 @@ from authsim.models import SimDevice
 from authsim.scenarios import SCENARIO_DIR, read_scenario
 from authsim.world import load_scenario
 from enrollment.models import Device
+from tests.troubleshooting.playbook_helpers import definition, paths
 from troubleshooting import conf, engine
 from troubleshooting.checks import CheckContext, run_check
 from troubleshooting.lint import lint_paths
 from troubleshooting.management.commands.simulate_case import AutomatedCaller
-from troubleshooting.schema import ActionNode, EndNode, SubflowNode, load_playbook
+from troubleshooting.schema import ActionNode, EndNode, SubflowNode
 from troubleshooting.simulation import simulation_staff, work_case
 from troubleshooting.vocab import RESOLVED_OUTCOMES
 
@@ -49,16 +49,6 @@ SCENARIOS = sorted(
     for path in SCENARIO_DIR.glob(pattern)
     if read_scenario(path).complaint in PLAYBOOKS
 )
-
-
-@cache
-def definition(playbook_id: str):
-    return load_playbook(conf.playbook_dir() / f"{playbook_id}.yaml")
-
-
-@cache
-def paths(playbook_id: str):
-    return engine.enumerate_paths(definition(playbook_id))
 
 
 # --- The playbooks as data --------------------------------------------------------------
@@ -97,27 +87,6 @@ def test_every_enumerated_path_walks_to_its_end(playbook_id):
             assert state.pending_fixes == (), path
         walked += 1
     assert walked == len(paths(playbook_id)) > 20
-
-
-@pytest.mark.parametrize("playbook_id", PLAYBOOKS)
-def test_every_sensitive_action_follows_verified_identity_on_every_path(playbook_id):
-    d = definition(playbook_id)
-    for path in paths(playbook_id):
-        verified = False
-        for node_id, label in path.steps:
-            node = d.node(node_id)
-            if engine.requires_identity(node):
-                assert verified, path
-            if engine.identity_branch(node) == engine.first_branch(label):
-                verified = True
-
-
-@pytest.mark.parametrize("playbook_id", PLAYBOOKS)
-def test_every_end_node_is_reached_by_some_path(playbook_id):
-    d = definition(playbook_id)
-    ends = {node.id for node in d.nodes if isinstance(node, EndNode)}
-
-    assert {path.end for path in paths(playbook_id)} == ends
 
 
 def _actions_taken(playbook_id: str, path) -> list[str]:

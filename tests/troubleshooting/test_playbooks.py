@@ -2,11 +2,10 @@
 engine, and together they cover the enrollment and prompt root causes of design.md and the
 Tier 1 steps of the enrollment-and-prompt guide."""
 
-from functools import cache
-
 import pytest
 
-from troubleshooting import conf, engine
+from tests.troubleshooting.playbook_helpers import definition, paths, shipped_playbooks
+from troubleshooting import engine
 from troubleshooting.lint import lint_paths
 from troubleshooting.schema import (
     ActionNode,
@@ -16,11 +15,12 @@ from troubleshooting.schema import (
     QuestionNode,
     SubflowNode,
     VerifyNode,
-    load_playbook,
 )
 from troubleshooting.vocab import RESOLVED_OUTCOMES
 
 SHIPPED = ("enrollment_failure", "missing_prompt")
+# Rules every shipped playbook must keep, whoever wrote it.
+ALL_SHIPPED = shipped_playbooks()
 
 ENROLLMENT_CAUSES = {
     "enrollment_incomplete",
@@ -46,16 +46,6 @@ PROMPT_CAUSES = {
     "remembered_device",
     "session_still_valid",
 }
-
-
-@cache
-def definition(playbook_id: str):
-    return load_playbook(conf.playbook_dir() / f"{playbook_id}.yaml")
-
-
-@cache
-def paths(playbook_id: str):
-    return engine.enumerate_paths(definition(playbook_id))
 
 
 def test_every_shipped_playbook_lints_clean():
@@ -98,7 +88,7 @@ def test_every_enumerated_path_walks_to_its_end(playbook_id):
     assert walked == len(paths(playbook_id))
 
 
-@pytest.mark.parametrize("playbook_id", SHIPPED)
+@pytest.mark.parametrize("playbook_id", ALL_SHIPPED)
 def test_every_sensitive_action_follows_verified_identity_on_every_path(playbook_id):
     d = definition(playbook_id)
     for path in paths(playbook_id):
@@ -111,7 +101,7 @@ def test_every_sensitive_action_follows_verified_identity_on_every_path(playbook
                 verified = True
 
 
-@pytest.mark.parametrize("playbook_id", SHIPPED)
+@pytest.mark.parametrize("playbook_id", ALL_SHIPPED)
 def test_every_end_node_is_reached_by_some_path(playbook_id):
     d = definition(playbook_id)
     ends = {node.id for node in d.nodes if isinstance(node, EndNode)}
