@@ -1,6 +1,7 @@
 """Shared fixtures: persona staff for every role and clients signed in as them."""
 
 import os
+import time
 from collections.abc import Callable
 
 import pytest
@@ -136,3 +137,29 @@ def sign_in(client: Client, staff: Staff) -> Client:
 def client_for(db) -> Callable[[Staff], Client]:
     """client_for(staff) -> a fresh test client signed in (password + TOTP) as staff."""
     return lambda staff: sign_in(Client(), staff)
+
+
+@pytest.fixture
+def live_worker():
+    """A real Celery worker consuming from the broker (REDIS_URL), tasks no longer eager."""
+    from celery.contrib.testing.worker import start_worker
+
+    from helpdesk.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        # The worker runs in a thread of this process, sharing the test database.
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 20.0) -> bool:
+    """Poll until predicate() is true or the time is up (for work done by a live worker)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False

@@ -1,14 +1,11 @@
 """A real Celery worker consuming from Redis: the production path for every task."""
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from authsim.models import Delivery, DeliveryStatus
 from enrollment.mfa import get_mfa_service
-from helpdesk.celery import app
+from tests.conftest import wait_for
 from tests.factories import EndUserFactory
 
 pytestmark = [
@@ -18,27 +15,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def worker():
-    app.conf.task_always_eager = False
-    try:
-        # The worker runs in a thread of this process, sharing the test database.
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
-
-
-def _wait_for(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_an_email_notice_is_delivered_by_a_worker_over_redis(worker):
+def test_an_email_notice_is_delivered_by_a_worker_over_redis(live_worker):
     end_user = EndUserFactory(email="dana.lee@example.com")
 
     get_mfa_service().notify_end_user(
@@ -46,7 +23,7 @@ def test_an_email_notice_is_delivered_by_a_worker_over_redis(worker):
     )
 
     delivery = Delivery.objects.get(end_user=end_user)
-    delivered = _wait_for(
+    delivered = wait_for(
         lambda: Delivery.objects.get(pk=delivery.pk).status != DeliveryStatus.QUEUED
     )
     assert delivered, "the worker did not pick the delivery task up from Redis"

@@ -1,18 +1,14 @@
 """A bulk job run by a real Celery worker over Redis, the way production runs it."""
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from authsim.models import Delivery, MessageKind
 from enrollment.bulk import PendingFilter
 from enrollment.models import BulkJob
 from enrollment.services.bulk import bulk_job_start
-from helpdesk.celery import app
 from helpdesk.roles import Role
-from tests.conftest import make_staff
+from tests.conftest import make_staff, wait_for
 from tests.factories import EndUserFactory
 
 pytestmark = [
@@ -22,27 +18,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def worker():
-    app.conf.task_always_eager = False
-    try:
-        # The worker runs in a thread of this process, sharing the test database.
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
-
-
-def _wait_for(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_a_bulk_reminder_is_processed_by_a_worker_over_redis(worker):
+def test_a_bulk_reminder_is_processed_by_a_worker_over_redis(live_worker):
     owner = make_staff(Role.OWNER)
     users = [EndUserFactory(username=f"bulk{n}", status="pending_enrollment") for n in range(3)]
 
@@ -55,7 +31,7 @@ def test_a_bulk_reminder_is_processed_by_a_worker_over_redis(worker):
         confirmed_count=3,
     )
 
-    finished = _wait_for(lambda: BulkJob.objects.get(pk=job.pk).state == "finished")
+    finished = wait_for(lambda: BulkJob.objects.get(pk=job.pk).state == "finished")
     assert finished, "the worker did not finish the bulk job"
     job.refresh_from_db()
     assert (job.done, job.failed) == (3, 0)
