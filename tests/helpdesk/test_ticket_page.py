@@ -160,10 +160,10 @@ def test_read_only_staff_see_no_actions(client_for, auditor, technician, ticket)
     assert "Internal comment" not in html
 
 
-# Session, staff, OTP device, unit groups, the ticket (with the end user's group ids), its
-# events; the assignee menu (one query, on a cold cache); then the session save (savepoint,
-# update, release). The MFA picture is its own request (below).
-DETAIL_QUERIES = 10
+# Session, staff, OTP device, the ticket, the end user's group ids, the viewer's unit groups,
+# its events; the assignee menu (one query, on a cold cache); then the session save
+# (savepoint, update, release). The MFA picture is its own request (below).
+DETAIL_QUERIES = 11
 
 
 @pytest.mark.parametrize("extra_events", [0, 2, 6])
@@ -179,10 +179,11 @@ def test_ticket_page_query_count_is_constant(
     assert response.content.decode().count('<li>\n        <div class="when">') == 1 + extra_events
 
 
-# Session, staff, OTP device, unit groups, the ticket; directory: the end user's groups,
-# latest enrollment, authenticators, policies for the effective policy; service: devices,
-# auth log, fraud signals; then the session save (savepoint, update, release).
-PICTURE_QUERIES = 15
+# Session, staff, OTP device, the ticket, the end user's group ids, the viewer's unit groups;
+# directory: the end user's groups, latest enrollment, authenticators, policies for the
+# effective policy; service: devices, auth log, fraud signals; then the session save
+# (savepoint, update, release).
+PICTURE_QUERIES = 16
 
 
 @pytest.mark.parametrize("rows", [1, 3, 6])
