@@ -1,8 +1,11 @@
-"""Presentation helpers for tickets and trail events."""
+"""Presentation helpers for tickets and trail events. The one-line event summaries live in
+helpdesk.templatetags.event_summaries (re-exported here for the views that import them)."""
 
 from django import template
 
-from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, TicketStatus, Tier
+from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, TicketStatus
+from helpdesk.models import TicketEvent
+from helpdesk.templatetags.event_summaries import event_summary, policy_value, tier_label
 
 register = template.Library()
 
@@ -40,66 +43,17 @@ def priority_badge(priority: str) -> str:
     return _PRIORITY_BADGE.get(priority, "")
 
 
-@register.filter
-def tier_label(tier: int) -> str:
-    return dict(Tier.choices).get(tier, str(tier))
-
-
-def _status(value: str | None) -> str:
-    return _LABELS["status"].get(value or "", value or "")
-
-
-def event_summary(kind: str, payload: dict) -> str:
-    """One line saying what an event did, from its payload alone."""
-    p = payload or {}
-    match kind:
-        case EventKind.OPENED:
-            text = (
-                f"Opened: {_LABELS['category'].get(p.get('category'), p.get('category'))}"
-                f" by {_LABELS['channel'].get(p.get('channel'), p.get('channel'))},"
-                f" {p.get('priority')} priority"
-            )
-            return text + (f", assigned to {p['assignee']}" if p.get("assignee") else "")
-        case EventKind.ASSIGNED:
-            return f"Assigned to {p.get('to_assignee') or 'nobody'}" + (
-                f" (was {p['from_assignee']})" if p.get("from_assignee") else ""
-            )
-        case EventKind.STATUS_CHANGED:
-            return f"Status {_status(p.get('from_status'))} → {_status(p.get('to_status'))}" + (
-                f": {p['note']}" if p.get("note") else ""
-            )
-        case EventKind.REOPENED:
-            return f"Reopened (was {_status(p.get('from_status'))})" + (
-                f": {p['note']}" if p.get("note") else ""
-            )
-        case EventKind.PRIORITY_CHANGED:
-            return f"Priority {p.get('from_priority')} → {p.get('to_priority')}"
-        case EventKind.COMMENTED:
-            return "Internal comment"
-        case EventKind.ESCALATED:
-            who = "Automatically escalated" if p.get("automatic") else "Escalated"
-            return f"{who} to {tier_label(p.get('to_tier'))}: {p.get('reason', '')}"
-        case EventKind.RESOLVED:
-            causes = ", ".join(p.get("root_causes") or []) or "no root cause named"
-            outcome = _LABELS["outcome"].get(p.get("outcome"), p.get("outcome"))
-            return f"Resolved: {outcome} ({causes})"
-    return _LABELS["kind"].get(kind, kind)
+@register.filter(name="tier_label")
+def tier_label_filter(tier: int) -> str:
+    return tier_label(tier)
 
 
 @register.filter(name="event_summary")
 def event_summary_filter(event) -> str:
-    return event_summary(event.kind, event.payload)
+    # The end user's username joins the line when the page loaded it anyway (the audit review
+    # selects it); a page that did not (the ticket timeline, about one end user) costs no query.
+    end_user = TicketEvent._meta.get_field("end_user").get_cached_value(event, default=None)
+    return event_summary(event.kind, event.payload, end_user=end_user.username if end_user else "")
 
 
-@register.filter
-def policy_value(value) -> str:
-    """A policy setting as people read it: lists joined, minimum versions spelled out."""
-    if value is None:
-        return "no limit"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{key} ≥ {version}" for key, version in sorted(value.items())) or "none"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(item) for item in value) or "none"
-    return str(value)
+register.filter("policy_value", policy_value)
