@@ -34,6 +34,8 @@ Each finding names the file, the node and the problem. Rules, in the order they 
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,7 +58,6 @@ from troubleshooting.schema import (
     VerifyNode,
     parse_playbook,
     parse_yaml,
-    read_text,
 )
 from troubleshooting.vocab import RESOLVED_OUTCOMES, VERIFY_OUTCOMES
 
@@ -82,6 +83,8 @@ class LintReport:
     definitions: dict[str, PlaybookDefinition] = field(default_factory=dict)
     # playbook id -> the file it was read from
     files: dict[str, str] = field(default_factory=dict)
+    # playbook id -> the file's text as it was linted (what a publication stores as source)
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,23 +110,27 @@ def lint_paths(
     paths: Iterable[str | FsPath] | None = None, *, known_playbooks: Iterable[str] = ()
 ) -> LintReport:
     """Lints the files named (directories expanded). Subflows may name any playbook in the
-    set, in `known_playbooks`, or shipped in the playbook directory."""
+    set, in `known_playbooks`, or shipped in the playbook directory.
+
+    Every file is read each time; what is parsed from it and found in it is kept per process
+    by the sha256 of its bytes (see _parsed and _definition_findings), so an unchanged file is
+    parsed and linted once and a changed one is parsed and linted again."""
     report = LintReport()
-    loaded: list[tuple[str, PlaybookDefinition]] = []
+    loaded: list[tuple[str, PlaybookDefinition, str, str]] = []
     for path in playbook_files(paths):
         try:
-            data = parse_yaml(read_text(path), file=str(path))
-            definition = parse_playbook(data, file=str(path))
+            text, digest = _read(path)
+            definition = _parsed(text, digest).definition_or_raise(str(path))
         except PlaybookFileError as exc:
             report.findings += [
                 Finding(exc.file, node, "schema", f"key {key}: {msg}" if key else msg)
                 for node, key, msg in exc.problems
             ]
             continue
-        loaded.append((str(path), definition))
-    known = set(known_playbooks) | {definition.id for _, definition in loaded}
+        loaded.append((str(path), definition, text, digest))
+    known = set(known_playbooks) | {definition.id for _, definition, _, _ in loaded}
     known |= _shipped_ids()
-    for file, definition in loaded:
+    for file, definition, text, digest in loaded:
         if definition.id in report.definitions:
             report.findings.append(
                 Finding(
@@ -133,9 +140,110 @@ def lint_paths(
         else:
             report.definitions[definition.id] = definition
             report.files[definition.id] = file
-        report.findings += lint_definition(definition, file=file, known_playbooks=known)
+            report.sources[definition.id] = text
+        report.findings += _definition_findings(definition, digest, file=file, known=known)
     report.findings += _subflow_cycles(report)
     return report
+
+
+# --- What a process keeps per file content ----------------------------------------------------
+#
+# Parsing a playbook is a YAML load and a validation; linting it enumerates every path, which
+# is most of the cost of a sync. Both depend only on the file's bytes and, for the findings, on
+# the file's name (findings name it), the playbook ids subflows may name, the path bound and
+# the knowledge base; the registries of checks, actions and question facts change only with a
+# deployment. Definitions are frozen, findings are frozen dataclasses, so sharing them is safe.
+
+_CACHE_MAX = 256
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One file content, parsed: its definition, or the problems that keep it from being
+    one. `playbook_id`: the top-level `id` when the YAML is a mapping naming one (what
+    _shipped_ids reads, even from a file that does not validate)."""
+
+    playbook_id: str | None
+    definition: PlaybookDefinition | None
+    problems: tuple[tuple[str | None, str, str], ...] = ()
+
+    def definition_or_raise(self, file: str) -> PlaybookDefinition:
+        if self.definition is None:
+            raise PlaybookFileError(file, list(self.problems))
+        return self.definition
+
+
+_PARSED: dict[str, _Parsed] = {}
+_FINDINGS: dict[tuple, tuple[Finding, ...]] = {}
+
+
+def _read(path: FsPath) -> tuple[str, str]:
+    """The file's text (decoded as schema.read_text does: UTF-8, universal newlines) and the
+    sha256 of its bytes. Raises PlaybookFileError naming the file when it cannot be read."""
+    try:
+        data = path.read_bytes()
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookFileError(str(path), [(None, "", f"cannot read the file: {exc}")]) from None
+    return text, hashlib.sha256(data).hexdigest()
+
+
+def _parsed(text: str, digest: str) -> _Parsed:
+    """`text` parsed and validated, once per content. The problems of a file that does not
+    parse name no file (the caller's PlaybookFileError does), so one entry serves any path."""
+    found = _PARSED.get(digest)
+    if found is None:
+        found = _parse_text(text)
+        if len(_PARSED) >= _CACHE_MAX:
+            _PARSED.clear()
+        _PARSED[digest] = found
+    return found
+
+
+def _parse_text(text: str) -> _Parsed:
+    try:
+        data = parse_yaml(text, file="")
+    except PlaybookFileError as exc:
+        return _Parsed(None, None, tuple(exc.problems))
+    playbook_id = data.get("id") if isinstance(data, dict) else None
+    playbook_id = playbook_id if isinstance(playbook_id, str) else None
+    try:
+        return _Parsed(playbook_id, parse_playbook(data, file=""))
+    except PlaybookFileError as exc:
+        return _Parsed(playbook_id, None, tuple(exc.problems))
+
+
+def _definition_findings(
+    definition: PlaybookDefinition, digest: str, *, file: str, known: set[str]
+) -> list[Finding]:
+    """lint_definition for the file content `digest`, once per content, file name, set of
+    known playbooks, path bound and knowledge base."""
+    max_paths = conf.max_enumerated_paths()
+    key = (digest, file, frozenset(known), max_paths, _kb_key())
+    found = _FINDINGS.get(key)
+    if found is None:
+        found = tuple(
+            lint_definition(definition, file=file, known_playbooks=known, max_paths=max_paths)
+        )
+        if len(_FINDINGS) >= _CACHE_MAX:
+            _FINDINGS.clear()
+        _FINDINGS[key] = found
+    return list(found)
+
+
+def _kb_key() -> frozenset[str] | str:
+    """What the unknown-kb and kb-file rules read: the article slugs, or the read error."""
+    try:
+        return frozenset(kb.articles())
+    except kb.KbFileError as exc:
+        return f"error: {exc}"
+
+
+def lint_cache_clear() -> None:
+    """Forgets every parsed file and every finding kept by lint_paths (after a registry or
+    a rule changes in a running process; files on disk need no clearing)."""
+    _PARSED.clear()
+    _FINDINGS.clear()
 
 
 def _subflow_cycles(report: LintReport) -> list[Finding]:
@@ -166,14 +274,16 @@ def _subflow_cycles(report: LintReport) -> list[Finding]:
 
 
 def _shipped_ids() -> set[str]:
+    """The ids named by the files in the playbook directory (read each time, parsed once per
+    content), including files that name an id but do not validate."""
     ids = set()
     for path in playbook_files():
         try:
-            data = parse_yaml(read_text(path), file=str(path))
+            parsed = _parsed(*_read(path))
         except PlaybookFileError:
             continue
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            ids.add(data["id"])
+        if parsed.playbook_id is not None:
+            ids.add(parsed.playbook_id)
     return ids
 
 

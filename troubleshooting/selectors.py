@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from troubleshooting.models import PlaybookVersion
 from troubleshooting.schema import PlaybookDefinition, parse_playbook
 
@@ -37,12 +35,23 @@ def playbook_version_get(slug: str, number: int) -> PlaybookVersion:
 
 
 def playbook_definition(version: PlaybookVersion) -> PlaybookDefinition:
-    """The parsed definition of a version (cached by content hash: versions never change)."""
-    return _parse(version.content_hash, version.pk)
+    """The parsed definition of a version, kept per process by content hash: the hash is taken
+    over the canonical definition, so versions with one hash (in any playbook, in any
+    database the process has used) have one definition, and a version never changes."""
+    found = _DEFINITIONS.get(version.content_hash)
+    if found is None:
+        found = _parse(version.pk)
+        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[version.content_hash] = found
+    return found
 
 
-@lru_cache(maxsize=64)
-def _parse(content_hash: str, version_id: int) -> PlaybookDefinition:
+_DEFINITIONS: dict[str, PlaybookDefinition] = {}
+_DEFINITIONS_MAX = 64
+
+
+def _parse(version_id: int) -> PlaybookDefinition:
     definition = PlaybookVersion.objects.values_list("definition", flat=True).get(pk=version_id)
     return parse_playbook(definition, file=f"playbook version {version_id}")
 

@@ -96,7 +96,9 @@ def playbook_sync_from_files(
 ) -> list[SyncResult]:
     """Publishes every playbook file (the shipped ones by default) whose content changed
     since its current version; idempotent. A file with lint findings is not published and
-    its findings are returned; the others still are.
+    its findings are returned; the others still are. The source stored is the text that was
+    linted. A file whose content hash is already the current version's is reported
+    "unchanged" from one query for all of them, without locking its playbook.
 
     Side effects: PlaybookVersion rows (see playbook_version_publish)."""
     files = playbook_files(paths)
@@ -105,16 +107,22 @@ def playbook_sync_from_files(
     for finding in report.findings:
         by_file.setdefault(finding.file, []).append(str(finding))
     ids_by_file = {file: playbook_id for playbook_id, file in report.files.items()}
+    current = _current_versions(report.definitions)
     results = []
     for path in files:
         name = str(path)
         if name in by_file:
             results.append(SyncResult(name, "invalid", problems=by_file[name]))
             continue
-        definition = report.definitions[ids_by_file[name]]
+        playbook_id = ids_by_file[name]
+        definition = report.definitions[playbook_id]
+        held = current.get(playbook_id)
+        if held is not None and held[0] == content_hash(definition):
+            results.append(SyncResult(name, "unchanged", playbook=playbook_id, version=held[1]))
+            continue
         version, published = playbook_version_publish(
             definition=definition,
-            source=path.read_text(encoding="utf-8"),
+            source=report.sources[playbook_id],
             source_file=path.name,
             actor=actor,
         )
@@ -127,3 +135,13 @@ def playbook_sync_from_files(
             )
         )
     return results
+
+
+def _current_versions(slugs: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """slug -> (content hash, number) of each playbook's current version."""
+    rows = (
+        PlaybookVersion.objects.current()
+        .filter(playbook__slug__in=list(slugs))
+        .values_list("playbook__slug", "content_hash", "number")
+    )
+    return {slug: (digest, number) for slug, digest, number in rows}
