@@ -1,0 +1,128 @@
+"""Submitting the current step (refusing a stale one under the row lock), and polling
+what the session waits for from the end user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from enrollment import services as recovery
+from enrollment.enums import ApprovalStatus, VerificationStatus
+from enrollment.mfa import MFAServiceError, get_mfa_service
+from enrollment.models import ApprovalRequest, IdentityVerification
+from helpdesk.models import Staff
+from troubleshooting import runner
+from troubleshooting.models import GuidedSession
+from troubleshooting.sessions.access import _last_sequence, _lock, _require, _require_active
+from troubleshooting.sessions.driver import SessionDriver, _identity_verified, attempt_result
+from troubleshooting.sessions.errors import STALE_NODE, STALE_STEP, SessionError
+from troubleshooting.sessions.flow import _advance_once
+from troubleshooting.sessions.frames import session_frame
+
+
+def session_advance(
+    *,
+    actor: Staff,
+    session: GuidedSession,
+    node: str | None = None,
+    value: Any = None,
+    inputs: dict[str, Any] | None = None,
+    driver: runner.Driver | None = None,
+    after: int | None = None,
+) -> SessionDriver | runner.Driver:
+    """Answers or runs the current node, then runs the automatic nodes after it.
+
+    `node` is the node the technician answered and `after` the last step the card had seen:
+    the session row is locked, and a form for a node the session has left, or one someone
+    else answered first, is refused (nothing is recorded twice). `value` is the option or
+    done/not_done; `inputs` what an action or verify needs (reason, identity method,
+    passcode, the device or authenticator, codes). Returns the driver (its
+    `revealed_code` holds a bypass code to show once).
+
+    Side effects: StepRecords and session.step events; recovery actions, sign-ins and
+    identity verifications through their services; at an end node the ticket is resolved
+    or escalated. Raises PermissionDenied, Http404, SessionError (InputError: the card's
+    input needs correcting)."""
+    _require(actor, session.ticket)
+    error: SessionError | None = None
+    with transaction.atomic():
+        _lock(session)
+        _require_active(session)
+        frame = session_frame(session)
+        if node is not None and node != frame.state.node:
+            raise SessionError(STALE_NODE)
+        if after is not None and after != _last_sequence(session):
+            raise SessionError(STALE_STEP)
+        if session.state.get("pending"):
+            raise SessionError("Waiting for the end user; the card updates by itself.")
+        driver = driver or SessionDriver(
+            session, actor, value=value, inputs=inputs, reask_on_bad_input=True
+        )
+        try:
+            _advance_once(session, actor, driver, frame)
+        except SessionError as exc:
+            # Keep what the services recorded (a refusal stays on the trail); the session
+            # itself has not moved.
+            error = exc
+    if error is not None:
+        session.refresh_from_db(fields=["state", "status"])
+        raise error
+    return driver
+
+
+def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
+    """Asks whether the end user answered what the session waits for (a sign-in push, an
+    identity push, a supervisor's approval). Returns True while still waiting.
+
+    Side effects: when concluded, the step is recorded and the session moves on (as
+    session_advance). Raises PermissionDenied, Http404, SessionError."""
+    _require(actor, session.ticket)
+    with transaction.atomic():
+        _lock(session)
+        _require_active(session)
+        pending = session.state.get("pending")
+        if not pending:
+            return False
+        frame = session_frame(session)
+        node = frame.definition.node(pending["node"])
+        concluded = _conclusion(actor, session, node, pending)
+        if concluded is None:
+            return True
+        session.state = {key: value for key, value in session.state.items() if key != "pending"}
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        driver = SessionDriver(session, actor)
+        driver.concluded = concluded
+        _advance_once(session, actor, driver, session_frame(session))
+    return False
+
+
+def _conclusion(
+    actor: Staff, session: GuidedSession, node: Any, pending: dict[str, Any]
+) -> runner.NodeResult | None:
+    kind = pending.get("kind")
+    if kind == "verify":
+        try:
+            attempt = get_mfa_service().attempt(attempt_id=pending["attempt"])
+        except MFAServiceError:
+            return None  # the service did not answer this time; the next poll asks again
+        return None if attempt.is_pending else attempt_result(node, attempt)
+    if kind == "identity_push":
+        verification = IdentityVerification.objects.get(
+            pk=pending["verification"], ticket=session.ticket
+        )
+        verification = recovery.identity_push_refresh(actor=actor, verification=verification)
+        if verification.status == VerificationStatus.PENDING:
+            return None
+        if verification.status == VerificationStatus.VERIFIED:
+            return _identity_verified("push", verification.pk)
+        return runner.NodeResult("not_verified", evidence={"push": verification.status})
+    if kind == "identity_supervisor":
+        approval = ApprovalRequest.objects.get(pk=pending["approval"], ticket=session.ticket)
+        if approval.status == ApprovalStatus.PENDING:
+            return None
+        if approval.status == ApprovalStatus.DENIED:
+            return runner.NodeResult("not_verified", evidence={"supervisor": "denied"})
+        current = recovery.identity_current(session.ticket)
+        return _identity_verified("supervisor", current.pk if current else None)
+    raise SessionError(f"Unknown wait {kind!r}.")

@@ -1,0 +1,84 @@
+"""A session reaching its end node: the ticket resolved or escalated with the outcome and
+root causes, the handoff packet of an escalation kept."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+
+from enrollment import clock
+from helpdesk.enums import EventKind, Tier
+from helpdesk.models import Staff, Ticket
+from helpdesk.services.audit import ticket_event_record
+from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resolve
+from troubleshooting import runner
+from troubleshooting.models import GuidedSession, SessionStatus
+from troubleshooting.sessions.frames import _definition, session_state
+from troubleshooting.sessions.trail import _payload, session_steps
+from troubleshooting.vocab import ESCALATION_OUTCOMES
+
+logger = logging.getLogger(__name__)
+
+
+def _end(session: GuidedSession, actor: Staff) -> None:
+    """Ends the session at its end node: resolves or escalates the ticket with the outcome
+    and root causes; an escalation keeps its handoff packet."""
+    definition = _definition(session)
+    state = session_state(session)
+    end = definition.node(state.node)
+    steps = session_steps(session)
+    packet = runner.handoff(definition, state, steps)
+    outcome, causes = end.outcome, list(state.root_causes)
+    escalation = outcome in ESCALATION_OUTCOMES
+    with transaction.atomic():
+        ticket = Ticket.objects.get(pk=session.ticket_id)
+        try:
+            if escalation:
+                tier = Tier.SECURITY if outcome == "escalated_security" else Tier.L2
+                ticket_escalate(
+                    actor=actor,
+                    ticket=ticket,
+                    reason=f"Guided session ({end.queue}): {end.next_step}",
+                    expected_version=None,
+                    to_tier=tier,
+                )
+                # The escalation service keeps status and tier; the session's findings
+                # belong on the ticket as well, for the next queue and for reporting.
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    outcome=outcome, root_causes=causes, version=F("version") + 1
+                )
+            else:
+                ticket_resolve(
+                    actor=actor,
+                    ticket=ticket,
+                    outcome=outcome,
+                    root_causes=causes,
+                    expected_version=None,
+                    note=f"Guided session {session.pk}: {end.title}",
+                )
+        except TicketError as exc:
+            # The ticket moved on by hand meanwhile (already resolved or escalated): the
+            # session still ends, and its findings stay on the session and in the trail.
+            logger.info("session %s ended on ticket %s: %s", session.pk, ticket.pk, exc)
+        session.status = SessionStatus.ENDED
+        session.ended_at = clock.now()
+        session.outcome = outcome
+        session.root_causes = causes
+        session.handoff = packet if escalation else None
+        session.save(update_fields=["status", "ended_at", "outcome", "root_causes", "handoff"])
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(
+                session,
+                "ended",
+                node=end.id,
+                outcome=outcome,
+                root_causes=causes,
+                handoff=packet if escalation else None,
+            ),
+        )
+        session.ticket.refresh_from_db()

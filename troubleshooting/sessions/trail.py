@@ -1,0 +1,107 @@
+"""The record of a session: one StepRecord and one session.step TicketEvent per step,
+the options and answer as the card showed them, and the event payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+import troubleshooting.events  # noqa: F401  (registers the session.step payload)
+from enrollment import clock
+from helpdesk.enums import EventKind
+from helpdesk.models import Staff
+from helpdesk.services.audit import ticket_event_record
+from troubleshooting import engine, runner
+from troubleshooting.events import SessionEventPayload
+from troubleshooting.models import GuidedSession, PlaybookVersion, StepRecord
+from troubleshooting.schema import PlaybookDefinition, QuestionNode
+from troubleshooting.sessions.frames import _save_state, _with_frame_state, session_frame
+
+
+def _shown(definition: PlaybookDefinition, step: runner.Step, state: engine.SessionState):
+    """The options as the card showed them (branch and label) and, for a question, the
+    answer under its fact name: a record that reads the same after the playbook changed."""
+    node = definition.node(step.node)
+    facts = dict(step.facts)
+    if isinstance(node, QuestionNode):
+        labels = {engine.answer_key(option.value): option.label for option in node.options}
+        facts[node.fact] = state.facts.get(node.fact)
+    else:
+        labels = {}
+    options = [{"branch": branch, "label": labels.get(branch, branch)} for branch in step.options]
+    return options, facts
+
+
+def _record_step(
+    session: GuidedSession, actor: Staff, step: runner.Step, state: engine.SessionState
+) -> StepRecord:
+    frame = session_frame(session)
+    options, facts = _shown(frame.definition, step, state)
+    with transaction.atomic():
+        locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
+        last = locked.steps.aggregate(last=Max("sequence"))["last"] or 0
+        record = StepRecord.objects.create(
+            session=locked,
+            sequence=last + 1,
+            version=frame.version,
+            node=step.node,
+            kind=step.kind,
+            title=step.title,
+            prompt=step.prompt,
+            options=options,
+            branch=step.branch,
+            target=step.target,
+            evidence=step.evidence,
+            facts=facts,
+            condition_inputs=step.condition_inputs,
+            named_causes=list(step.named_causes),
+            error=step.error or "",
+            actor=actor,
+            at=clock.now(),
+        )
+        ticket_event_record(
+            ticket=session.ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=actor,
+            payload=_payload(
+                session,
+                "step",
+                version=frame.version,
+                sequence=record.sequence,
+                node=step.node,
+                kind=step.kind,
+                branch=step.branch,
+                target=step.target,
+                evidence=step.evidence,
+            ),
+        )
+        _save_state(session, _with_frame_state(session, state))
+    return record
+
+
+def _payload(
+    session: GuidedSession,
+    event: str,
+    *,
+    version: PlaybookVersion | None = None,
+    **fields: Any,
+) -> SessionEventPayload:
+    """A session.step payload; `version` is the playbook version of the step's frame (the
+    session's own by default)."""
+    version = version or session.version
+    return SessionEventPayload(
+        session=session.pk,
+        event=event,
+        playbook=version.playbook.slug,
+        version=version.number,
+        **fields,
+    )
+
+
+def session_steps(session: GuidedSession, *, current_only: bool = True) -> list[StepRecord]:
+    steps = session.steps.all().order_by("sequence")
+    if current_only:
+        steps = steps.filter(superseded_at__isnull=True)
+    return list(steps)
