@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from enrollment.enums import BulkAction, VerificationMethod
-from enrollment.policy import SETTING_LABELS
+from enrollment.policy import SETTING_LABELS, SETTING_NAMES
 from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, TicketStatus, Tier
 from helpdesk.roles import Role
 
@@ -81,50 +81,50 @@ def tier_label(tier: Any) -> str:
 # --- Tickets -------------------------------------------------------------------------------------
 
 
-def _status(value: str | None) -> str:
-    return _STATUS.get(value or "", value or "")
+def _status(value: str) -> str:
+    return _STATUS.get(value, value)
+
+
+def _note(p: Payload) -> str:
+    return f": {p['note']}" if p.get("note") else ""
 
 
 def _opened(p: Payload, _end_user: str) -> str:
     text = (
-        f"Opened: {_CATEGORY.get(p.get('category'), p.get('category'))}"
-        f" by {_CHANNEL.get(p.get('channel'), p.get('channel'))},"
-        f" {p.get('priority')} priority"
+        f"Opened: {_CATEGORY.get(p['category'], p['category'])}"
+        f" by {_CHANNEL.get(p['channel'], p['channel'])}, {p['priority']} priority"
     )
     return text + (f", assigned to {p['assignee']}" if p.get("assignee") else "")
 
 
 def _assigned(p: Payload, _end_user: str) -> str:
-    return f"Assigned to {p.get('to_assignee') or 'nobody'}" + (
+    # Unassigning records to_assignee_id None; a payload without the key is not an assignment.
+    to = p["to_assignee"] if p["to_assignee_id"] is not None else None
+    return f"Assigned to {to or 'nobody'}" + (
         f" (was {p['from_assignee']})" if p.get("from_assignee") else ""
     )
 
 
 def _status_changed(p: Payload, _end_user: str) -> str:
-    return f"Status {_status(p.get('from_status'))} → {_status(p.get('to_status'))}" + (
-        f": {p['note']}" if p.get("note") else ""
-    )
+    return f"Status {_status(p['from_status'])} → {_status(p['to_status'])}" + _note(p)
 
 
 def _reopened(p: Payload, _end_user: str) -> str:
-    return f"Reopened (was {_status(p.get('from_status'))})" + (
-        f": {p['note']}" if p.get("note") else ""
-    )
+    return f"Reopened (was {_status(p['from_status'])})" + _note(p)
 
 
 def _priority_changed(p: Payload, _end_user: str) -> str:
-    return f"Priority {p.get('from_priority')} → {p.get('to_priority')}"
+    return f"Priority {p['from_priority']} → {p['to_priority']}"
 
 
 def _escalated(p: Payload, _end_user: str) -> str:
     who = "Automatically escalated" if p.get("automatic") else "Escalated"
-    return f"{who} to {tier_label(p.get('to_tier'))}: {p.get('reason', '')}"
+    return f"{who} to {tier_label(p['to_tier'])}: {p.get('reason', '')}"
 
 
 def _resolved(p: Payload, _end_user: str) -> str:
     causes = ", ".join(p.get("root_causes") or []) or "no root cause named"
-    outcome = _OUTCOME.get(p.get("outcome"), p.get("outcome"))
-    return f"Resolved: {outcome} ({causes})"
+    return f"Resolved: {_OUTCOME.get(p['outcome'], p['outcome'])} ({causes})"
 
 
 # --- Guided sessions -----------------------------------------------------------------------------
@@ -381,6 +381,15 @@ def _recovery(p: Payload, end_user: str) -> str:
 # --- Administration: policies, staff, bulk jobs, playbooks ------------------------------------
 
 _POLICY_LABELS = {**SETTING_LABELS, "description": "Description", "priority": "Priority"}
+# Settings in the order the policy pages list them. The stored payload's key order is not
+# kept (PostgreSQL's jsonb orders keys its own way), so the line sorts them itself.
+_POLICY_ORDER = {
+    name: index for index, name in enumerate(("description", "priority", *SETTING_NAMES))
+}
+
+
+def _in_policy_order(changes: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(changes.items(), key=lambda item: (_POLICY_ORDER.get(item[0], 99), item[0]))
 
 
 def policy_value(value: Any) -> str:
@@ -421,13 +430,13 @@ def _policy(p: Payload, _end_user: str) -> str:
         parts = [
             f"{_POLICY_LABELS.get(key, key)} {_recorded(key, change.get('old'))} → "
             f"{_recorded(key, change.get('new'))}"
-            for key, change in changes.items()
+            for key, change in _in_policy_order(changes)
         ]
         return f"Changed {name}: " + "; ".join(parts) if parts else f"Saved {name} unchanged"
     side = "new" if action == "created" else "old"
     values = [
         f"{_POLICY_LABELS.get(key, key)} {_recorded(key, change.get(side))}"
-        for key, change in changes.items()
+        for key, change in _in_policy_order(changes)
         if change.get(side) not in (None, "")
     ]
     if action == "created":
@@ -471,7 +480,7 @@ def _staff(p: Payload, _end_user: str) -> str:
         case "unit_created":
             return f"Created administrative unit {target} with groups {_names(new('groups'))}"
         case "unit_updated":
-            parts = [f"{key} {change(key)}" for key in changes]
+            parts = [f"{key} {change(key)}" for key in sorted(changes)]
             return f"Changed administrative unit {target}" + (
                 f": {'; '.join(parts)}" if parts else ""
             )
@@ -483,7 +492,9 @@ def _bulk(p: Payload, _end_user: str) -> str:
     match p["event"]:
         case "started":
             filters = p.get("filters") or {}
-            chosen = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in filters.items())
+            chosen = ", ".join(
+                f"{key.replace('_', ' ')} {value}" for key, value in sorted(filters.items())
+            )
             return (
                 f"{job} started for {_plural(p['total'], 'end user')}"
                 + (f" ({chosen})" if chosen else "")
