@@ -50,3 +50,23 @@ def invitation_delivery(ctx: CheckContext) -> CheckResult:
         "invitation_sent_count": link.sent_count if link else 0,
     }
     return CheckResult(outcome, evidence, facts)
+
+
+@check(
+    "user_status_now",
+    outcomes=["active", "pending_enrollment", "bypass", "locked_out", "disabled"],
+    facts=["user_status", "user_privileged"],
+    title="Directory status, read again",
+)
+def user_status_now(ctx: CheckContext) -> CheckResult:
+    """The end user's status read afresh from the directory, for a step that follows a
+    hand-over to another playbook which may have changed it (an unlock sets a locked user
+    back to active, or to pending enrollment when nothing is active yet). The session's
+    copy of the record is refreshed too, so the checks after it see the same row."""
+    ctx.end_user.refresh_from_db()
+    user = ctx.end_user
+    return CheckResult(
+        user.status,
+        {"username": user.username, "status": user.status, "privileged": user.is_privileged},
+        {"user_status": user.status, "user_privileged": user.is_privileged},
+    )

@@ -1,0 +1,129 @@
+"""The enrollment, prompt and lost-device playbooks where one situation used to end in an
+escalation: a locked-out caller who phones about enrollment is unlocked through the lockout
+playbook and then finishes enrolling. Every enumerated path through the new nodes walks
+to its end, and the scenarios for each situation reach their expected end through
+simulate_case."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from authsim.scenarios import SCENARIO_DIR, read_scenario
+from tests.troubleshooting.playbook_helpers import definition, paths
+from troubleshooting import engine
+from troubleshooting.lint import lint_paths
+from troubleshooting.schema import SubflowNode
+from troubleshooting.vocab import RESOLVED_OUTCOMES
+
+
+def _walk(playbook_id: str, path, named=("enrollment_incomplete",)):
+    d = definition(playbook_id)
+    state = engine.start(d, {"complaint": playbook_id, "application": None})
+    for node_id, label in path.steps:
+        if label == engine.EXHAUSTED:
+            continue
+        assert state.node == node_id
+        causes = named if isinstance(d.node(node_id), SubflowNode) else ()
+        state = engine.step(d, state, engine.first_branch(label), named_causes=causes)
+    return state
+
+
+def _paths_through(playbook_id: str, node_id: str):
+    return [path for path in paths(playbook_id) if node_id in path.nodes]
+
+
+def test_the_playbooks_lint_clean_with_no_subflow_cycle():
+    report = lint_paths()
+
+    assert [str(finding) for finding in report.findings] == []
+    calls = {
+        playbook_id: {n.playbook for n in d.nodes if isinstance(n, SubflowNode)}
+        for playbook_id, d in report.definitions.items()
+    }
+    assert "locked_out" in calls["enrollment_failure"]
+    assert calls["locked_out"] == set()
+
+
+# --- A locked-out caller who phones about enrollment -----------------------------------------
+
+
+def test_enrollment_hands_a_locked_account_to_the_lockout_playbook_and_carries_on():
+    d = definition("enrollment_failure")
+    lockout = d.node(d.node("status").outcomes["locked_out"])
+
+    assert (lockout.kind, lockout.playbook) == ("subflow", "locked_out")
+    assert lockout.otherwise == "status_after_lockout"
+    after = d.node("status_after_lockout")
+    assert after.check == "user_status_now"
+    # Unlocked: the enrollment checks run from the top (fraud, policy, stage ...).
+    assert {after.outcomes[s] for s in ("active", "pending_enrollment", "bypass")} == {"fraud"}
+    assert d.node(after.outcomes["locked_out"]).root_causes == ["user_locked_out"]
+
+
+def test_every_path_through_the_lockout_handover_walks_to_its_end():
+    handed = _paths_through("enrollment_failure", "lockout")
+    assert len(handed) > 20
+    ends = set()
+    for path in handed:
+        state = _walk("enrollment_failure", path, named=("user_locked_out",))
+        end = definition("enrollment_failure").node(path.end)
+        assert (state.finished, state.outcome) == (True, end.outcome)
+        if end.outcome in RESOLVED_OUTCOMES:
+            assert state.verified_sign_in is True, path
+            assert "user_locked_out" in state.root_causes, path
+        ends.add(path.end)
+    assert {
+        "end_enrolled",
+        "end_prompt_restored",
+        "end_access_restored",
+        "end_locked_out",
+        "end_security_handoff",
+    } <= ends
+
+
+def test_locked_out_names_the_lockout_when_the_setup_is_unfinished_and_enrolls_by_itself():
+    d = definition("locked_out")
+    unlocked = d.node("end_unlocked_enroll")
+    assert (unlocked.outcome, unlocked.root_causes) == ("escalated_tier2", ["user_locked_out"])
+    for path in _paths_through("locked_out", "end_unlocked_enroll"):
+        nodes = list(path.nodes)
+        assert nodes.index("identity_unlock") < nodes.index("unlock") < nodes.index("unlocked_why")
+    # A never-enrolled caller gets the first invitation here, proved by a sign-in.
+    enrolled = [p for p in _paths_through("locked_out", "enrollment") if p.end == "end_enrolled"]
+    assert enrolled
+    for path in enrolled:
+        state = _walk("locked_out", path)
+        assert state.verified_sign_in is True
+        assert "no_authenticator" in state.root_causes
+
+
+# --- The scenarios, worked end to end ----------------------------------------------------------
+
+SCENARIOS = {
+    "user-locked-out-ef": ("lockout", "enrolled"),
+    "user-locked-out-ef-ios-new-devices": ("lockout", "enrolled"),
+    "user-locked-out-ef-never-enrolled": ("lockout", "enrolled"),
+    "user-locked-out-ef-enrolled-codes": ("lockout", "code_accepted"),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_reaches_its_end_through_the_new_nodes(name):
+    path = SCENARIO_DIR / f"{name}.yaml"
+    expected = read_scenario(path).expected
+    node, outcome = SCENARIOS[name]
+    out = StringIO()
+
+    call_command("simulate_case", str(path), "--json", stdout=out)
+    report = json.loads(out.getvalue())
+
+    taken = [step["node"] for step in report["steps"]]
+    assert node in taken, taken
+    assert (expected.outcome, report["outcome"]) == (outcome, outcome)
+    assert expected.root_cause in report["root_causes"], taken
+    assert report["verified_sign_in"] is True
+    assert report["bypass_issued"] is False
+    assert report["audit_chain_ok"] is True
