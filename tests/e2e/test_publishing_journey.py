@@ -1,7 +1,7 @@
 """An administrator looks after a playbook in the browser: reads a version's lint verdict and
 graph, has a version with a broken branch refused with the linter's message, uploads a clean
-one, compares the two, retires the new one, and finds each change as a readable line in the
-audit review."""
+one, compares the two, retires the new one (deleting it is refused), and finds each change as
+a readable line in the audit review."""
 
 import pytest
 import yaml
@@ -93,12 +93,17 @@ def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
     page.get_by_role("button", name="Retire v2").click()
     page.get_by_text("mini v2 retired: new sessions no longer start on it").wait_for()
     assert page.get_by_role("button", name="Retire v2").count() == 0
+    # Deleting is refused: a published version is evidence.
+    page.get_by_role("button", name="Delete v2").click()
+    page.get_by_text("Version 2 cannot be deleted: published versions are kept").wait_for()
 
     # The audit review tells the story in words, newest first.
     page.get_by_role("link", name="Audit review", exact=True).click()
     page.get_by_role("heading", name="Audit review", level=1).wait_for()
     lines = page.get_by_role("row").filter(has=page.get_by_role("cell", name="Playbook changed"))
     assert [row.inner_text().split("\t")[-1] for row in lines.all()] == [
+        "Refused to delete mini v2: Version 2 cannot be deleted: published versions are kept "
+        "as evidence even when unused. Retire it to take it out of service.",
         "Retired mini v2",
         "Published mini v2 from mini.yaml",
         "Published mini v1",
