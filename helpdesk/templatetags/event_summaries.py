@@ -18,7 +18,7 @@ from typing import Any
 
 from enrollment.enums import BulkAction, VerificationMethod
 from enrollment.policy import SETTING_LABELS, SETTING_NAMES
-from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, TicketStatus, Tier
+from helpdesk.enums import Category, Channel, EventKind, Outcome, TicketStatus, Tier
 from helpdesk.roles import Role
 
 Payload = Mapping[str, Any]
@@ -29,7 +29,6 @@ _STATUS = dict(TicketStatus.choices)
 _CATEGORY = dict(Category.choices)
 _CHANNEL = dict(Channel.choices)
 _OUTCOME = dict(Outcome.choices)
-_PRIORITY = dict(Priority.choices)
 _ROLE = dict(Role.choices)
 _METHOD = dict(VerificationMethod.choices)
 _BULK_ACTION = dict(BulkAction.choices)
@@ -51,10 +50,9 @@ def _text(value: Any) -> str:
     return mask_numbers(str(value or "").strip())
 
 
-def _when(value: str | None) -> str:
-    """An ISO timestamp from a payload as "2026-12-01 05:28 UTC"."""
-    if not value:
-        return ""
+def _when(value: str) -> str:
+    """An ISO timestamp from a payload as "2026-12-01 05:28 UTC" (TypeError for None, so a
+    line missing its time falls back to the label instead of saying "valid until")."""
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
@@ -86,7 +84,7 @@ def _status(value: str) -> str:
 
 
 def _note(p: Payload) -> str:
-    return f": {p['note']}" if p.get("note") else ""
+    return f": {_text(p['note'])}" if p.get("note") else ""
 
 
 def _opened(p: Payload, _end_user: str) -> str:
@@ -119,7 +117,7 @@ def _priority_changed(p: Payload, _end_user: str) -> str:
 
 def _escalated(p: Payload, _end_user: str) -> str:
     who = "Automatically escalated" if p.get("automatic") else "Escalated"
-    return f"{who} to {tier_label(p['to_tier'])}: {p.get('reason', '')}"
+    return f"{who} to {tier_label(p['to_tier'])}: {_text(p.get('reason'))}"
 
 
 def _resolved(p: Payload, _end_user: str) -> str:
@@ -162,8 +160,9 @@ def _session_step(p: Payload, _end_user: str) -> str:
             return f"Guided session {p['session']} on {where} abandoned"
         case "ended":
             causes = ", ".join(p.get("root_causes") or []) or "no root cause named"
-            outcome = _OUTCOME.get(p.get("outcome"), p.get("outcome"))
-            text = f"Guided session {p['session']} ended at {p['node']}: {outcome} ({causes})"
+            outcome = _OUTCOME.get(p["outcome"], p["outcome"]) or "no outcome"
+            text = f"Guided session {p['session']} ended at {p.get('node') or 'its end'}: "
+            text += f"{outcome} ({causes})"
             handoff = p.get("handoff")
             if isinstance(handoff, Mapping) and handoff.get("queue"):
                 text += f", handed to {handoff['queue']}"
@@ -175,6 +174,8 @@ def _session_step(p: Payload, _end_user: str) -> str:
 
 def _step(p: Payload) -> str:
     node, kind, branch = p["node"], p["kind"], p.get("branch") or ""
+    if node is None or kind is None:
+        raise ValueError("a step names its node and kind")
     head = f"Step {p['sequence']} ({p['playbook']} v{p['version']})"
     evidence = p.get("evidence") or {}
     match kind:
