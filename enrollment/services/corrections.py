@@ -16,6 +16,7 @@ import re
 
 from enrollment.enums import AuthenticatorStatus, EnrollmentStage, Method, UserStatus
 from enrollment.models import Authenticator, EndUser, Enrollment
+from enrollment.services.events import masked_number
 from enrollment.services.guards import GuardContext, RecoveryRefused, guarded_run
 from enrollment.services.recovery import _authenticator_of
 from helpdesk.models import Staff, Ticket
@@ -30,10 +31,6 @@ CONTACT_ATTRIBUTES = ("mobile", "phone")
 def normalise_number(raw: str) -> str:
     """ "+1 (415) 555-0112" -> "+14155550112": spaces, dashes, dots and brackets dropped."""
     return re.sub(r"[\s().-]", "", raw or "")
-
-
-def _masked(number: str) -> str:
-    return f"…{number[-2:]}" if len(number) > 2 else "…"
 
 
 def _complete_enrollment(end_user: EndUser, authenticator: Authenticator, now) -> None:
@@ -142,7 +139,7 @@ def contact_number_add(
         current = getattr(end_user, attribute).strip()
         if current:
             raise RecoveryRefused(
-                f"The directory already has a {attribute} number ({_masked(current)}); "
+                f"The directory already has a {attribute} number ({masked_number(current)}); "
                 "changing a number of record goes to the directory owner.",
                 guard="contact_attribute_missing",
             )
@@ -154,8 +151,10 @@ def contact_number_add(
             )
         setattr(end_user, attribute, number)
         end_user.save(update_fields=[attribute, "updated_at"])
-        ctx.target.update({"attribute": attribute, "number": _masked(number)})
-        ctx.message = f"{attribute.capitalize()} number {_masked(number)} added to the directory."
+        ctx.target.update({"attribute": attribute, "number": masked_number(number)})
+        ctx.message = (
+            f"{attribute.capitalize()} number {masked_number(number)} added to the directory."
+        )
         return end_user
 
     return guarded_run(

@@ -2,7 +2,8 @@
 
 Every event says what was done (or refused), by whom (the event's actor, plus the username so
 the trail reads on its own), why (the technician's reason) and how each guard decided. No
-payload ever carries a bypass code or any other secret.
+payload ever carries a bypass code or any other secret, nor a phone number in full: the trail
+is append-only and kept for years, so a number is written as its last two digits.
 """
 
 from typing import Any
@@ -12,6 +13,11 @@ from pydantic import Field
 from helpdesk.enums import EventKind
 from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.services.audit import Payload, register_payload, ticket_event_record
+
+
+def masked_number(number: str) -> str:
+    """A phone number as the trail records it: "+14155550199" -> "…99"."""
+    return f"…{number[-2:]}" if len(number) > 2 else "…"
 
 
 class GuardResultPayload(Payload):

@@ -33,7 +33,7 @@ from enrollment.enums import (
 from enrollment.mfa import MFAServiceError, get_mfa_service
 from enrollment.models import Device, EndUser, IdentityVerification
 from enrollment.permissions import is_own_account
-from enrollment.services.events import IdentityPayload, identity_event_record
+from enrollment.services.events import IdentityPayload, identity_event_record, masked_number
 from enrollment.services.guards import (
     NOT_SELF,
     TICKET_OPEN,
@@ -315,7 +315,9 @@ def _callback_verified(
         method=VerificationMethod.CALLBACK,
         result="verified",
         verification=verification,
-        detail=f"Called back {phone_number} (number of record); the person confirmed.",
+        detail=(
+            f"Called back {masked_number(phone_number)} (number of record); the person confirmed."
+        ),
         guards=guards,
     )
     return verification
