@@ -3,7 +3,11 @@ active-session check, and the row lock that serialises technicians on one sessio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Max
 from django.http import Http404
 
@@ -31,6 +35,18 @@ def _lock(session: GuidedSession) -> None:
     changed since the request read it (another technician's step)."""
     locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
     session.state, session.status = locked.state, locked.status
+
+
+@contextmanager
+def _locked(actor: Staff, session: GuidedSession) -> Iterator[None]:
+    """Checks the actor may work the session, then, in one transaction, locks its row and
+    checks it is still active: whatever moves a session runs inside, so two technicians
+    never move one session at once."""
+    _require(actor, session.ticket)
+    with transaction.atomic():
+        _lock(session)
+        _require_active(session)
+        yield
 
 
 def _last_sequence(session: GuidedSession) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from enrollment import services as recovery
 from enrollment.enums import ApprovalStatus, VerificationStatus
 from enrollment.mfa import MFAServiceError, get_mfa_service
@@ -14,7 +12,7 @@ from enrollment.models import ApprovalRequest, IdentityVerification
 from helpdesk.models import Staff
 from troubleshooting import runner
 from troubleshooting.models import GuidedSession
-from troubleshooting.sessions.access import _last_sequence, _lock, _require, _require_active
+from troubleshooting.sessions.access import _last_sequence, _locked
 from troubleshooting.sessions.driver import SessionDriver, _identity_verified, attempt_result
 from troubleshooting.sessions.errors import STALE_NODE, STALE_STEP, SessionError
 from troubleshooting.sessions.flow import _advance_once
@@ -44,11 +42,8 @@ def session_advance(
     identity verifications through their services; at an end node the ticket is resolved
     or escalated. Raises PermissionDenied, Http404, SessionError (InputError: the card's
     input needs correcting)."""
-    _require(actor, session.ticket)
     error: SessionError | None = None
-    with transaction.atomic():
-        _lock(session)
-        _require_active(session)
+    with _locked(actor, session):
         frame = session_frame(session)
         if node is not None and node != frame.state.node:
             raise SessionError(STALE_NODE)
@@ -77,10 +72,7 @@ def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
 
     Side effects: when concluded, the step is recorded and the session moves on (as
     session_advance). Raises PermissionDenied, Http404, SessionError."""
-    _require(actor, session.ticket)
-    with transaction.atomic():
-        _lock(session)
-        _require_active(session)
+    with _locked(actor, session):
         pending = session.state.get("pending")
         if not pending:
             return False

@@ -9,14 +9,13 @@ from django.db import transaction
 from django.db.models import F
 
 from enrollment import clock
-from helpdesk.enums import EventKind, Tier
+from helpdesk.enums import Tier
 from helpdesk.models import Staff, Ticket
-from helpdesk.services.audit import ticket_event_record
 from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resolve
 from troubleshooting import runner
 from troubleshooting.models import GuidedSession, SessionStatus
 from troubleshooting.sessions.frames import _definition, session_state
-from troubleshooting.sessions.trail import _payload, session_steps
+from troubleshooting.sessions.trail import _record_event, session_steps
 from troubleshooting.vocab import ESCALATION_OUTCOMES
 
 logger = logging.getLogger(__name__)
@@ -68,17 +67,14 @@ def _end(session: GuidedSession, actor: Staff) -> None:
         session.root_causes = causes
         session.handoff = packet if escalation else None
         session.save(update_fields=["status", "ended_at", "outcome", "root_causes", "handoff"])
-        ticket_event_record(
+        _record_event(
+            session,
+            actor,
+            "ended",
             ticket=ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=actor,
-            payload=_payload(
-                session,
-                "ended",
-                node=end.id,
-                outcome=outcome,
-                root_causes=causes,
-                handoff=packet if escalation else None,
-            ),
+            node=end.id,
+            outcome=outcome,
+            root_causes=causes,
+            handoff=packet if escalation else None,
         )
         session.ticket.refresh_from_db()

@@ -6,9 +6,7 @@ from django.db import transaction
 from django.http import Http404
 
 from enrollment import clock
-from helpdesk.enums import EventKind
 from helpdesk.models import Staff, Ticket
-from helpdesk.services.audit import ticket_event_record
 from troubleshooting import engine, runner
 from troubleshooting.models import GuidedSession, SessionStatus
 from troubleshooting.selectors import playbook_definition, playbook_version_for_complaint
@@ -17,7 +15,7 @@ from troubleshooting.sessions.driver import SessionDriver
 from troubleshooting.sessions.errors import SessionError
 from troubleshooting.sessions.flow import _run_automatic
 from troubleshooting.sessions.frames import _base_facts
-from troubleshooting.sessions.trail import _payload
+from troubleshooting.sessions.trail import _record_event
 
 
 def session_start(
@@ -51,12 +49,7 @@ def session_start(
             started_by=actor,
             started_at=clock.now(),
         )
-        ticket_event_record(
-            ticket=ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=actor,
-            payload=_payload(session, "started"),
-        )
+        _record_event(session, actor, "started")
     _run_automatic(session, actor, driver or SessionDriver(session, actor))
     return session
 
@@ -86,10 +79,5 @@ def session_abandon(*, actor: Staff, session: GuidedSession, reason: str = "") -
         session.ended_at = clock.now()
         session.outcome = "abandoned"
         session.save(update_fields=["status", "ended_at", "outcome"])
-        ticket_event_record(
-            ticket=session.ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=actor,
-            payload=_payload(session, "abandoned", outcome="abandoned"),
-        )
+        _record_event(session, actor, "abandoned", outcome="abandoned")
     return session

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from enrollment import clock
-from helpdesk.enums import EventKind
 from helpdesk.models import Staff
-from helpdesk.services.audit import ticket_event_record
 from troubleshooting import engine
 from troubleshooting.models import GuidedSession, PlaybookVersion, StepRecord
 from troubleshooting.schema import SubflowNode
 from troubleshooting.selectors import playbook_definition, playbook_version_current
-from troubleshooting.sessions.access import _lock, _require, _require_active
+from troubleshooting.sessions.access import _locked
 from troubleshooting.sessions.driver import SessionDriver
 from troubleshooting.sessions.errors import SessionError
 from troubleshooting.sessions.flow import _MAX_AUTOMATIC_STEPS, _run_automatic
@@ -27,7 +23,7 @@ from troubleshooting.sessions.frames import (
     _version,
     session_frame,
 )
-from troubleshooting.sessions.trail import _payload
+from troubleshooting.sessions.trail import _record_event
 
 
 def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> GuidedSession:
@@ -37,10 +33,7 @@ def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> G
 
     Side effects: superseded_at on StepRecords, a session.step event (back). Raises
     PermissionDenied, Http404, SessionError (no such current step)."""
-    _require(actor, session.ticket)
-    with transaction.atomic():
-        _lock(session)
-        _require_active(session)
+    with _locked(actor, session):
         locked = GuidedSession.objects.get(pk=session.pk)
         current = list(
             locked.steps.filter(superseded_at__isnull=True)
@@ -55,13 +48,8 @@ def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> G
             superseded_at=clock.now()
         )
         _save_state(session, state)
-        ticket_event_record(
-            ticket=session.ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=actor,
-            payload=_payload(
-                session, "back", superseded_from=sequence, node=session_frame(session).state.node
-            ),
+        _record_event(
+            session, actor, "back", superseded_from=sequence, node=session_frame(session).state.node
         )
         _run_automatic(session, actor, SessionDriver(session, actor))
     return session

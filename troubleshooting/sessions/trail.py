@@ -1,5 +1,5 @@
 """The record of a session: one StepRecord and one session.step TicketEvent per step,
-the options and answer as the card showed them, and the event payloads."""
+the options and answer as the card showed them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import Max
 import troubleshooting.events  # noqa: F401  (registers the session.step payload)
 from enrollment import clock
 from helpdesk.enums import EventKind
-from helpdesk.models import Staff
+from helpdesk.models import Staff, Ticket
 from helpdesk.services.audit import ticket_event_record
 from troubleshooting import engine, runner
 from troubleshooting.events import SessionEventPayload
@@ -61,42 +61,46 @@ def _record_step(
             actor=actor,
             at=clock.now(),
         )
-        ticket_event_record(
-            ticket=session.ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=actor,
-            payload=_payload(
-                session,
-                "step",
-                version=frame.version,
-                sequence=record.sequence,
-                node=step.node,
-                kind=step.kind,
-                branch=step.branch,
-                target=step.target,
-                evidence=step.evidence,
-            ),
+        _record_event(
+            session,
+            actor,
+            "step",
+            version=frame.version,
+            sequence=record.sequence,
+            node=step.node,
+            kind=step.kind,
+            branch=step.branch,
+            target=step.target,
+            evidence=step.evidence,
         )
         _save_state(session, _with_frame_state(session, state))
     return record
 
 
-def _payload(
+def _record_event(
     session: GuidedSession,
+    actor: Staff,
     event: str,
     *,
+    ticket: Ticket | None = None,
     version: PlaybookVersion | None = None,
     **fields: Any,
-) -> SessionEventPayload:
-    """A session.step payload; `version` is the playbook version of the step's frame (the
-    session's own by default)."""
+) -> None:
+    """Appends a session.step event to the trail of the session's ticket (`ticket`, when
+    the caller holds a fresher copy of it); `version` is the playbook version of the step's
+    frame (the session's own by default)."""
     version = version or session.version
-    return SessionEventPayload(
-        session=session.pk,
-        event=event,
-        playbook=version.playbook.slug,
-        version=version.number,
-        **fields,
+    ticket_event_record(
+        ticket=session.ticket if ticket is None else ticket,
+        kind=EventKind.SESSION_STEP,
+        actor=actor,
+        payload=SessionEventPayload(
+            session=session.pk,
+            event=event,
+            playbook=version.playbook.slug,
+            version=version.number,
+            **fields,
+        ),
     )
 
 
