@@ -1,8 +1,10 @@
 """The enrollment, prompt and lost-device playbooks where one situation used to end in an
 escalation: a locked-out caller who phones about enrollment is unlocked through the lockout
-playbook and then finishes enrolling. Every enumerated path through the new nodes walks
-to its end, and the scenarios for each situation reach their expected end through
-simulate_case."""
+playbook and then finishes enrolling; a required enrollment never asked for because an
+earlier session is still open (the sign-in goes through with no prompt) is ended by
+signing out, and the new setup proved with a fresh sign-in. Every enumerated path through
+the new nodes walks to its end, and the scenarios for each situation reach their expected
+end through simulate_case."""
 
 import json
 from io import StringIO
@@ -99,6 +101,39 @@ def test_locked_out_names_the_lockout_when_the_setup_is_unfinished_and_enrolls_b
         assert "no_authenticator" in state.root_causes
 
 
+# --- Required, yet never asked to enroll: a session still open --------------------------------
+
+
+def test_a_sign_in_with_no_prompt_is_not_taken_as_proof_of_the_new_setup():
+    d = definition("enrollment_failure")
+    assert d.node("verify").outcomes["success"] == "proved"
+    proved = d.node("proved")
+    assert proved.conditions[0].when == 'verify_reason == "valid_session"'
+    assert (proved.conditions[0].next, proved.otherwise) == ("sign_out", "end_enrolled")
+    sign_out = d.node("sign_out")
+    assert (sign_out.caller_action, sign_out.fixes) == (
+        "sign_out_and_in",
+        ["enrollment_not_enforced"],
+    )
+    assert d.node(sign_out.done).kind == "verify"
+
+
+def test_every_path_through_the_sign_out_proves_it_with_a_fresh_sign_in():
+    through = _paths_through("enrollment_failure", "sign_out")
+    assert through
+    ends = set()
+    for path in through:
+        state = _walk("enrollment_failure", path)
+        nodes = list(path.nodes)
+        assert nodes.index("verify") < nodes.index("proved") < nodes.index("sign_out")
+        if path.end == "end_enrolled":
+            assert nodes[nodes.index("sign_out") + 1] == "verify_fresh"
+            assert state.verified_sign_in is True
+            assert "enrollment_not_enforced" in state.root_causes
+        ends.add(path.end)
+    assert {"end_enrolled", "end_session_open", "end_escalate", "end_fraud"} <= ends
+
+
 # --- The scenarios, worked end to end ----------------------------------------------------------
 
 SCENARIOS = {
@@ -106,6 +141,9 @@ SCENARIOS = {
     "user-locked-out-ef-ios-new-devices": ("lockout", "enrolled"),
     "user-locked-out-ef-never-enrolled": ("lockout", "enrolled"),
     "user-locked-out-ef-enrolled-codes": ("lockout", "code_accepted"),
+    "enrollment-not-enforced-open-session": ("sign_out", "enrolled"),
+    "enrollment-not-enforced-open-session-android": ("sign_out", "enrolled"),
+    "enrollment-not-enforced-open-session-new-devices": ("sign_out", "enrolled"),
 }
 
 
