@@ -16,10 +16,10 @@ import re
 
 from enrollment.enums import AuthenticatorStatus, EnrollmentStage, Method, UserStatus
 from enrollment.models import Authenticator, EndUser, Enrollment
-from enrollment.services.events import masked_number
 from enrollment.services.guards import GuardContext, RecoveryRefused, guarded_run
 from enrollment.services.recovery import _authenticator_of
 from helpdesk.models import Staff, Ticket
+from helpdesk.redaction import masked_number
 
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

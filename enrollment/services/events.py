@@ -15,11 +15,6 @@ from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.services.audit import Payload, register_payload, ticket_event_record
 
 
-def masked_number(number: str) -> str:
-    """A phone number as the trail records it: "+14155550199" -> "…99"."""
-    return f"…{number[-2:]}" if len(number) > 2 else "…"
-
-
 class GuardResultPayload(Payload):
     name: str
     passed: bool

@@ -33,7 +33,7 @@ from enrollment.enums import (
 from enrollment.mfa import MFAServiceError, get_mfa_service
 from enrollment.models import Device, EndUser, IdentityVerification
 from enrollment.permissions import is_own_account
-from enrollment.services.events import IdentityPayload, identity_event_record, masked_number
+from enrollment.services.events import IdentityPayload, identity_event_record
 from enrollment.services.guards import (
     NOT_SELF,
     TICKET_OPEN,
@@ -43,6 +43,7 @@ from enrollment.services.guards import (
 )
 from helpdesk.enums import OPEN_STATUSES
 from helpdesk.models import Staff, Ticket
+from helpdesk.redaction import masked_number
 from helpdesk.roles import Capability
 
 

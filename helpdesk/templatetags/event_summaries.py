@@ -19,6 +19,7 @@ from typing import Any
 from enrollment.enums import BulkAction, VerificationMethod
 from enrollment.policy import SETTING_LABELS, SETTING_NAMES
 from helpdesk.enums import Category, Channel, EventKind, Outcome, TicketStatus, Tier
+from helpdesk.redaction import mask_numbers, masked_number
 from helpdesk.roles import Role
 
 Payload = Mapping[str, Any]
@@ -35,15 +36,6 @@ _BULK_ACTION = dict(BulkAction.choices)
 
 
 # --- Shared wording ------------------------------------------------------------------------------
-
-# A phone number in free text: an international number, or seven digits and more in a row.
-# Dates and times ("2026-12-01 05:28") have shorter runs and stay readable.
-_PHONE = re.compile(r"\+\d[\d ().-]{4,}\d|\d{7,}")
-
-
-def mask_numbers(text: str) -> str:
-    """Free text with every phone number reduced to its last two digits (…42)."""
-    return _PHONE.sub(lambda match: "…" + re.sub(r"\D", "", match.group())[-2:], text)
 
 
 def _text(value: Any) -> str:
@@ -335,7 +327,7 @@ def _serial_corrected(t: Payload, whom: str) -> str:
 def _number_added(t: Payload, whom: str) -> str:
     # The service records the number masked already; mask again in case an old row did not.
     number = str(t["number"])
-    shown = number if number.startswith("…") else "…" + re.sub(r"\D", "", number)[-2:]
+    shown = number if number.startswith("…") else masked_number(re.sub(r"\D", "", number))
     return f"Added {t['attribute']} number {shown}{_whom(whom)}"
 
 

@@ -20,6 +20,7 @@ from enrollment.services.guards import RecoveryRefused
 from enrollment.services.policy import PolicyInput, policy_create, policy_delete, policy_update
 from helpdesk.enums import EventKind
 from helpdesk.models import TicketEvent
+from helpdesk.redaction import mask_numbers
 from helpdesk.roles import Role
 from helpdesk.services.audit import payload_validate
 from helpdesk.services.staff import (
@@ -31,7 +32,7 @@ from helpdesk.services.staff import (
     unit_update,
 )
 from helpdesk.services.tickets import ticket_comment
-from helpdesk.templatetags.event_summaries import event_summary, mask_numbers
+from helpdesk.templatetags.event_summaries import event_summary
 from tests.enrollment.recovery_helpers import (  # noqa: F401 - fixtures
     desk_fixture,
     verify_caller,

@@ -349,6 +349,9 @@ def test_contact_attributes_complete():
 
     assert result.outcome == "complete"
     assert result.facts["phone_present"] is False
+    # Numbers reach the evidence (kept on the trail) by their last two digits only.
+    assert result.evidence["mobile"] == {"value": "…23", "present": True, "valid": True}
+    assert "4155550123" not in str(result.evidence)
 
 
 def test_authenticators_name_conflict_with_revoked_one():
@@ -449,6 +452,17 @@ def test_recent_delivery_failed_push():
 
     assert result.outcome == "failed"
     assert result.facts == {"last_delivery_channel": "push", "last_delivery_status": "failed"}
+
+
+def test_recent_delivery_keeps_two_digits_of_a_number_the_service_quotes():
+    detail = "SMS provider rejected the number '+1415555': not a valid E.164 number."
+    report = DeliveryReport(clock.now(), "sms", "failed", detail)
+
+    result = run_check("recent_delivery", ctx(EndUserFactory(), deliveries=[report]))
+
+    assert result.outcome == "failed"
+    assert "+1415555" not in str(result.evidence)
+    assert "…55" in str(result.evidence)
 
 
 def test_run_check_service_unavailable_is_timeout():

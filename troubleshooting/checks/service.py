@@ -3,6 +3,7 @@ fraud signals, the delivery providers' status and what happened to recent messag
 
 from __future__ import annotations
 
+from helpdesk.redaction import mask_numbers
 from troubleshooting.checks import CheckContext, CheckResult, check
 
 # How many auth-log entries and deliveries the evidence shows.
@@ -161,7 +162,8 @@ def recent_delivery(ctx: CheckContext) -> CheckResult:
             "at": report.at.isoformat(),
             "channel": report.channel,
             "status": report.status,
-            "detail": report.detail,
+            # The service may quote the number it refused; the evidence keeps two digits.
+            "detail": mask_numbers(report.detail),
         }
         for report in deliveries[:EVIDENCE_ROWS]
     ]
