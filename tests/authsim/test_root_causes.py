@@ -251,6 +251,27 @@ FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
     "user-locked-out-group-policy": ([unlock], "auto", "valid_passcode"),
     "user-locked-out-hardware-token": ([unlock], "auto", "valid_passcode"),
     "user-locked-out-ios-codes": ([unlock], "auto", "valid_passcode"),
+    # A lockout in the middle of enrollment: unlocked, then the setup is finished.
+    "user-locked-out-ef-ios-new-devices": ([unlock, do("scan_qr_code")], "auto", "user_approved"),
+    "user-locked-out-ef-never-enrolled": ([unlock, *ENROLL], "auto", "user_approved"),
+    "user-locked-out-ef-enrolled-codes": ([unlock], "auto", "valid_passcode"),
+    # Required enrollment never asked for: an open session; signing out lets the policy apply.
+    "enrollment-not-enforced-open-session": (
+        [do("sign_out_and_in"), *ENROLL],
+        "auto",
+        "user_approved",
+    ),
+    # Fallback off and the caller has only the approval request, which the policy refuses.
+    "fallback-disabled-mp-default-totp-android": (
+        [set_policy("global", allow_fallback=True)],
+        "auto",
+        "user_approved",
+    ),
+    "fallback-disabled-mp-default-voice": (
+        [set_policy("application:Payroll", allow_fallback=True)],
+        "auto",
+        "user_approved",
+    ),
 }
 # The same worlds for other callers.
 FIXES_BY_SCENARIO.update(
@@ -261,6 +282,12 @@ FIXES_BY_SCENARIO.update(
         "mfa-disabled-another-team-1": FIXES_BY_SCENARIO["mfa-disabled-exempt-group-mp"],
         "policy-misconfiguration-another-team-1": FIXES_BY_SCENARIO[
             "enrollment-not-enforced-method-not-allowed-ef"
+        ],
+        "enrollment-not-enforced-open-session-android": FIXES_BY_SCENARIO[
+            "enrollment-not-enforced-open-session"
+        ],
+        "enrollment-not-enforced-open-session-new-devices": FIXES_BY_SCENARIO[
+            "enrollment-not-enforced-open-session"
         ],
     }
 )

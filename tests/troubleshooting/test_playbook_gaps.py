@@ -4,7 +4,8 @@ playbook and then finishes enrolling; a required enrollment never asked for beca
 earlier session is still open (the sign-in goes through with no prompt) is ended by
 signing out, and the new setup proved with a fresh sign-in. Every enumerated path through
 the new nodes walks to its end, and the scenarios for each situation reach their expected
-end through simulate_case."""
+end through simulate_case. A missing prompt under a policy that accepts only its default
+method (fallback off) is explained, re-enrolled with that method, or escalated."""
 
 import json
 from io import StringIO
@@ -134,6 +135,39 @@ def test_every_path_through_the_sign_out_proves_it_with_a_fresh_sign_in():
     assert {"end_enrolled", "end_session_open", "end_escalate", "end_fraud"} <= ends
 
 
+# --- Fallback methods switched off, seen from a missing prompt -----------------------------
+
+
+def test_the_prompt_playbook_tells_the_three_fallback_cases_apart():
+    d = definition("missing_prompt")
+    success = {c.next: c.when for c in d.node("why_success").conditions}
+    assert "!policy_allow_fallback" in success["end_fallback"]
+    denied = [c.next for c in d.node("why_denied").conditions]
+    # The fallback cases are told apart before the generic "policy refuses the method".
+    assert denied.index("identity_fallback") < denied.index("end_fallback_policy")
+    assert denied.index("end_fallback_policy") < denied.index("end_policy")
+    for end in ("end_fallback", "end_fallback_policy"):
+        assert d.node(end).root_causes == ["fallback_disabled"]
+    assert d.node("end_fallback").outcome == "working_as_designed"
+    assert d.node("end_fallback_policy").outcome == "escalated_tier2"
+
+
+def test_every_path_through_the_fallback_re_enrollment_verifies_identity_first():
+    through = _paths_through("missing_prompt", "reenroll_fallback")
+    assert through
+    ends = set()
+    for path in through:
+        state = _walk("missing_prompt", path)
+        steps = list(path.steps)
+        nodes = [node for node, _ in steps]
+        assert steps[nodes.index("identity_fallback")][1] == "verified"
+        if path.end == "end_re_enrolled":
+            assert state.verified_sign_in is True
+            assert "fallback_disabled" in state.root_causes
+        ends.add(path.end)
+    assert {"end_re_enrolled", "end_fallback_policy", "end_bypass", "end_escalate"} <= ends
+
+
 # --- The scenarios, worked end to end ----------------------------------------------------------
 
 SCENARIOS = {
@@ -144,6 +178,9 @@ SCENARIOS = {
     "enrollment-not-enforced-open-session": ("sign_out", "enrolled"),
     "enrollment-not-enforced-open-session-android": ("sign_out", "enrolled"),
     "enrollment-not-enforced-open-session-new-devices": ("sign_out", "enrolled"),
+    "fallback-disabled-mp-default-sms": ("why_success", "working_as_designed"),
+    "fallback-disabled-mp-default-totp-android": ("reenroll_fallback", "re_enrolled"),
+    "fallback-disabled-mp-default-voice": ("why_denied", "escalated_tier2"),
 }
 
 
@@ -162,6 +199,6 @@ def test_scenario_reaches_its_end_through_the_new_nodes(name):
     assert node in taken, taken
     assert (expected.outcome, report["outcome"]) == (outcome, outcome)
     assert expected.root_cause in report["root_causes"], taken
-    assert report["verified_sign_in"] is True
+    assert report["verified_sign_in"] is (outcome != "escalated_tier2")
     assert report["bypass_issued"] is False
     assert report["audit_chain_ok"] is True
