@@ -74,12 +74,14 @@ def _sim(device: Device) -> SimDevice:
 
 
 def _device_for(end_user: EndUser, device_id: int | None) -> Device | None:
-    """The device named, or the end user's phone (the first app device they still have)."""
+    """The device named, or the end user's phone: the app device they still have (of
+    several, the newest one, a replacement they now carry; the old one is only reached
+    through what the service sends to it)."""
     devices = Device.objects.filter(end_user=end_user).select_related("sim")
     if device_id is not None:
         return devices.filter(pk=device_id).first()
     candidates = [d for d in devices if d.platform in APP_PLATFORMS]
-    held = [d for d in candidates if not _sim(d).lost]
+    held = sorted((d for d in candidates if not _sim(d).lost), key=lambda d: -d.pk)
     return (held or candidates or list(devices) or [None])[0]
 
 

@@ -272,6 +272,10 @@ FIXES_BY_SCENARIO: dict[str, tuple[list[Step], str, str]] = {
         "auto",
         "user_approved",
     ),
+    # A replacement phone, the old one not lost: the account moves to a new phone.
+    "replacement-phone-old-in-hand": (REENROLL_ON_NEW_PHONE, "auto", "user_approved"),
+    "replacement-phone-old-wiped": (REENROLL_ON_NEW_PHONE, "auto", "user_approved"),
+    "replacement-phone-new-devices-policy": (REENROLL_ON_NEW_PHONE, "auto", "user_approved"),
 }
 # The same worlds for other callers.
 FIXES_BY_SCENARIO.update(

@@ -5,7 +5,9 @@ earlier session is still open (the sign-in goes through with no prompt) is ended
 signing out, and the new setup proved with a fresh sign-in. Every enumerated path through
 the new nodes walks to its end, and the scenarios for each situation reach their expected
 end through simulate_case. A missing prompt under a policy that accepts only its default
-method (fallback off) is explained, re-enrolled with that method, or escalated."""
+method (fallback off) is explained, re-enrolled with that method, or escalated. A caller
+replacing a phone that is not lost (still in hand, or wiped) is moved to the new phone
+without anything being marked lost."""
 
 import json
 from io import StringIO
@@ -13,9 +15,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from authsim import caller
 from authsim.scenarios import SCENARIO_DIR, read_scenario
+from enrollment.mfa import get_mfa_service
+from tests.authsim.helpers import load
 from tests.troubleshooting.playbook_helpers import definition, paths
 from troubleshooting import engine
+from troubleshooting.checks import CheckContext, run_check
 from troubleshooting.lint import lint_paths
 from troubleshooting.schema import SubflowNode
 from troubleshooting.vocab import RESOLVED_OUTCOMES
@@ -168,6 +174,39 @@ def test_every_path_through_the_fallback_re_enrollment_verifies_identity_first()
     assert {"end_re_enrolled", "end_fallback_policy", "end_bypass", "end_escalate"} <= ends
 
 
+# --- A replacement phone, the old one not lost ---------------------------------------------
+
+
+def test_a_working_or_wiped_old_phone_with_a_new_one_on_record_is_moved_not_marked_lost():
+    d = definition("lost_device")
+    found = d.node("test_found")
+    assert (found.outcomes["success"], found.outcomes["denied"]) == ("new_phone", "found_delivery")
+    assert d.node("found_delivery").outcomes["failed"] == "wiped_new_phone"
+    for node_id in ("new_phone", "wiped_new_phone"):
+        assert d.node(node_id).check == "replacement_device"
+        assert d.node(node_id).outcomes["new_device"] == "fraud_move"
+    assert d.node("new_phone").outcomes["none"] == "end_found"
+    assert d.node("wiped_new_phone").outcomes["none"] == "mark_lost"
+
+
+def test_every_path_through_the_move_verifies_identity_and_never_marks_anything_lost():
+    through = _paths_through("lost_device", "move")
+    assert through
+    ends = set()
+    for path in through:
+        state = _walk("lost_device", path)
+        nodes = list(path.nodes)
+        assert {"mark_lost", "bypass"}.isdisjoint(nodes), path
+        assert nodes.index("fraud_move") < nodes.index("identity_move") < nodes.index("move")
+        if path.end == "end_moved":
+            assert nodes[-2] == "verify_new"
+            assert (state.outcome, state.verified_sign_in) == ("re_enrolled", True)
+            assert "lost_device" not in state.root_causes
+            assert "enrollment_incomplete" in state.root_causes
+        ends.add(path.end)
+    assert {"end_moved", "end_escalate", "end_fraud"} <= ends
+
+
 # --- The scenarios, worked end to end ----------------------------------------------------------
 
 SCENARIOS = {
@@ -181,6 +220,9 @@ SCENARIOS = {
     "fallback-disabled-mp-default-sms": ("why_success", "working_as_designed"),
     "fallback-disabled-mp-default-totp-android": ("reenroll_fallback", "re_enrolled"),
     "fallback-disabled-mp-default-voice": ("why_denied", "escalated_tier2"),
+    "replacement-phone-old-in-hand": ("move", "re_enrolled"),
+    "replacement-phone-old-wiped": ("move", "re_enrolled"),
+    "replacement-phone-new-devices-policy": ("move", "re_enrolled"),
 }
 
 
@@ -202,3 +244,58 @@ def test_scenario_reaches_its_end_through_the_new_nodes(name):
     assert report["verified_sign_in"] is (outcome != "escalated_tier2")
     assert report["bypass_issued"] is False
     assert report["audit_chain_ok"] is True
+    if node == "move":
+        assert "mark_lost" not in taken
+        assert "lost_device" not in report["root_causes"]
+
+
+# --- The checks the new nodes read -------------------------------------------------------------
+
+
+def _context(user):
+    return CheckContext.build(user, mfa=get_mfa_service())
+
+
+@pytest.mark.django_db
+def test_replacement_device_finds_a_held_phone_with_no_authenticator():
+    _, user = load("replacement-phone-old-in-hand")
+
+    result = run_check("replacement_device", _context(user))
+
+    assert (result.outcome, result.facts) == (
+        "new_device",
+        {"new_device_count": 1, "new_device_platforms": ["android"]},
+    )
+    assert result.evidence["devices_with_authenticators"] == ["Sofia's old iPhone"]
+
+
+@pytest.mark.django_db
+def test_replacement_device_finds_nothing_for_a_single_enrolled_phone():
+    _, user = load("user-locked-out")
+
+    result = run_check("replacement_device", _context(user))
+
+    assert (result.outcome, result.facts["new_device_count"]) == ("none", 0)
+
+
+@pytest.mark.django_db
+def test_the_caller_reaches_for_the_newest_phone_they_hold():
+    _, user = load("replacement-phone-old-in-hand")
+
+    phone = caller.primary_device(user)
+
+    assert (phone.platform, phone.authenticators.count()) == ("android", 0)
+
+
+@pytest.mark.django_db
+def test_user_status_now_reads_the_directory_again_after_an_unlock():
+    _, user = load("user-locked-out")
+    context = _context(user)
+    assert run_check("user_status", context).outcome == "locked_out"
+
+    get_mfa_service().unlock_user(end_user_id=user.pk)
+
+    assert run_check("user_status", context).outcome == "locked_out"  # the session's copy
+    result = run_check("user_status_now", context)
+    assert (result.outcome, result.facts["user_status"]) == ("active", "active")
+    assert run_check("user_status", context).outcome == "active"

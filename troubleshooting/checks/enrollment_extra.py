@@ -3,11 +3,13 @@ service's delivery log says happened to the enrollment invitation."""
 
 from __future__ import annotations
 
-from enrollment.models import EnrollmentLink
+from enrollment.models import Device, EnrollmentLink
 from troubleshooting.checks import CheckContext, CheckResult, check
 
 # The delivery log's statuses, grouped by what the technician does next.
 _PENDING = ("queued", "delayed", "rate_limited")
+# Authenticators that still bind a device (a revoked one no longer does).
+_LIVE = ("pending_activation", "active", "disabled")
 
 
 @check(
@@ -70,3 +72,40 @@ def user_status_now(ctx: CheckContext) -> CheckResult:
         {"username": user.username, "status": user.status, "privileged": user.is_privileged},
         {"user_status": user.status, "user_privileged": user.is_privileged},
     )
+
+
+# Phones an authenticator app runs on.
+_PHONES = ("ios", "android")
+
+
+@check(
+    "replacement_device",
+    outcomes=["new_device", "none"],
+    facts=["new_device_count", "new_device_platforms"],
+    title="A new phone waiting to be set up",
+)
+def replacement_device(ctx: CheckContext) -> CheckResult:
+    """Phones on record that the end user still has (none recorded lost) and that carry no
+    authenticator (none live: pending, active or disabled): a new phone registered but
+    never set up, which the account can move to without anything being reported lost."""
+    devices = list(
+        Device.objects.filter(end_user=ctx.end_user, lost_at__isnull=True, platform__in=_PHONES)
+        .exclude(authenticators__status__in=_LIVE)
+        .order_by("-created_at", "-id")
+    )
+    bound = list(
+        Device.objects.filter(end_user=ctx.end_user, authenticators__status__in=_LIVE)
+        .distinct()
+        .values_list("name", flat=True)
+    )
+    evidence = {
+        "new_devices": [
+            {"device": d.name, "platform": d.platform, "os_version": d.os_version} for d in devices
+        ],
+        "devices_with_authenticators": sorted(bound),
+    }
+    facts = {
+        "new_device_count": len(devices),
+        "new_device_platforms": sorted({d.platform for d in devices}),
+    }
+    return CheckResult("new_device" if devices else "none", evidence, facts)
