@@ -15,8 +15,9 @@ from enrollment.vocab import ROOT_CAUSES
 from troubleshooting.management.commands.corpus_report import judge, path_taken
 from troubleshooting.vocab import RESOLVED_OUTCOMES
 
-# Services commit and send after commit: run for real, as the command does.
-pytestmark = pytest.mark.django_db(transaction=True)
+# Services commit and send after commit: run for real, as the command does. Each case starts
+# from an empty database; the teardown empties only the tables the case wrote (conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.reset_used_tables]
 
 PATHS = {path.stem: path for path in bundled_scenarios()}
 
