@@ -147,6 +147,11 @@ def seed_history() -> int:
                 category=complaint,
                 channel=Channel.PHONE,
             )
+            # Spread the cases over the last week, each taking its time to resolve.
+            opened = now - timedelta(days=n % 7, hours=n)
+            version = versions.get(complaint)
+            if session and version:
+                _demo_session(ticket, version, technician, opened, *session, outcome, causes)
             if wait:
                 ticket = ticket_change_status(
                     actor=technician,
@@ -169,21 +174,36 @@ def seed_history() -> int:
                     root_causes=causes,
                     expected_version=None,
                 )
-            # Spread the cases over the last week, each taking its time to resolve.
-            opened = now - timedelta(days=n % 7, hours=n)
             changes = {"opened_at": opened, "updated_at": opened + timedelta(minutes=minutes)}
             if outcome:
                 changes["resolved_at"] = opened + timedelta(minutes=minutes)
             Ticket.objects.filter(pk=ticket.pk).update(**changes)
-            version = versions.get(complaint)
-            if session and version:
-                _demo_session(ticket, version, technician, opened, *session)
             created += 1
     return created
 
 
-def _demo_session(ticket, version, technician, opened, status, nodes) -> None:
+def _demo_session(ticket, version, technician, opened, status, nodes, outcome, causes) -> None:
+    """A guided session as the wizard would have left it, with its trail: a session.step
+    event for the start, each step and the end, written before the ticket's own status
+    changes so the ticket's timeline and the audit review read in the order of the work."""
+    from helpdesk.enums import EventKind
+    from helpdesk.services.audit import ticket_event_record
+    from troubleshooting.events import SessionEventPayload
     from troubleshooting.models import GuidedSession, StepRecord
+
+    def trail(event: str, **fields) -> None:
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SESSION_STEP,
+            actor=technician,
+            payload=SessionEventPayload(
+                session=record.pk,
+                event=event,
+                playbook=version.playbook.slug,
+                version=version.number,
+                **fields,
+            ),
+        )
 
     started = opened + timedelta(minutes=2)
     at = started
@@ -195,6 +215,7 @@ def _demo_session(ticket, version, technician, opened, status, nodes) -> None:
         status=status,
         ended_at=started + timedelta(minutes=len(nodes) * 2),
     )
+    trail("started")
     kinds = {node["id"]: node.get("kind", "") for node in version.definition.get("nodes", [])}
     for sequence, node in enumerate(nodes, start=1):
         at += timedelta(minutes=1 + sequence % 3)
@@ -208,6 +229,10 @@ def _demo_session(ticket, version, technician, opened, status, nodes) -> None:
             actor=technician,
             at=at,
         )
+        trail("step", sequence=sequence, node=node, kind=kinds.get(node, "question"), branch="next")
     if status == "ended":
-        record.outcome = ticket.outcome
+        record.outcome = outcome
         record.save(update_fields=["outcome"])
+        trail("ended", outcome=outcome, root_causes=list(causes))
+    elif status == "abandoned":
+        trail("abandoned", outcome="abandoned")

@@ -341,3 +341,29 @@ def test_the_demo_world_fills_the_dashboard(client_for, db):
     labels = [v["analytics"].label for v in response.context["versions"]]
     assert labels == ["enrollment_failure v1", "missing_prompt v1"]
     assert all(v["analytics"].drop_off for v in response.context["versions"])
+
+
+def test_the_demo_sessions_leave_a_trail_like_real_ones(db):
+    """Every step of a demo session is on its ticket's trail, between the opening and the
+    ticket's own status changes, and the chains verify."""
+    from django.core.management import call_command
+
+    from helpdesk.enums import EventKind
+    from helpdesk.services.audit import audit_chain_verify
+    from troubleshooting.models import GuidedSession
+
+    call_command("seed_demo", "--users", "3")
+    sessions = list(GuidedSession.objects.select_related("ticket").prefetch_related("steps"))
+    assert sessions
+    for session in sessions:
+        kinds = list(session.ticket.events.order_by("seq").values_list("kind", "payload"))
+        trail = [p["event"] for kind, p in kinds if kind == EventKind.SESSION_STEP]
+        assert trail == [
+            "started",
+            *["step"] * session.steps.count(),
+            "ended" if session.status == "ended" else "abandoned",
+        ]
+        # Opened first; the session's events come before any status change or resolution.
+        assert kinds[0][0] == EventKind.OPENED
+        assert {kind for kind, _ in kinds[1 : 1 + len(trail)]} == {EventKind.SESSION_STEP}
+    assert audit_chain_verify().ok
