@@ -241,3 +241,33 @@ def test_an_escalation_escalates_the_ticket_with_the_handoff(case):
         "branch": "disabled",
     }
     assert ticket.events.order_by("-seq").first().payload["handoff"] == session.handoff
+
+
+def test_checks_after_an_action_read_the_end_user_as_the_action_left_them(case):
+    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
+    from troubleshooting.checks import run_check
+    from troubleshooting.schema import ActionNode
+
+    technician, ticket, user = case
+    session = session_start(actor=technician, ticket=ticket)
+    user.status = "locked_out"
+    user.save(update_fields=["status"])
+    driver = SessionDriver(session, technician)  # loads the end user: locked out
+    assert run_check("user_status", driver.context).outcome == "locked_out"
+    identity_callback_attest(
+        actor=technician,
+        ticket=ticket,
+        phone_number=phone_numbers_of_record(user)[0],
+        confirmed=True,
+    )
+    node = ActionNode(
+        id="unlock",
+        kind="action",
+        title="Unlock",
+        action="unlock_user",
+        outcomes={"done": "x", "blocked": "y", "error": "z"},
+    )
+
+    assert driver.action(node, None).branch == "done"
+    # The same driver's next check, in the same request: the row as the unlock left it.
+    assert run_check("user_status", driver.context).outcome == "active"

@@ -114,6 +114,9 @@ class SessionDriver(runner.DirectoryDriver):
             # The service did not carry it out: the playbook's error branch, not a crash.
             logger.warning("action %s failed at the MFA service: %s", node.action, exc)
             return runner.NodeResult("error", evidence={"error": str(exc)})
+        # The action changed the directory (status, enrollment, contacts): the checks that
+        # follow in this request read the end user's row as it is now, not as it was loaded.
+        self.end_user.refresh_from_db()
         return runner.NodeResult("done", evidence={"result": message} if message else {})
 
     def _run_recovery(self, action: str, reason: str) -> str:
