@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.enums import EventKind
 from helpdesk.forms_tickets import AuditFilterForm
 from helpdesk.models import AuditVerification, Staff
 from helpdesk.roles import Capability
@@ -72,6 +73,14 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _export_summary(event) -> str:
+    """The review's line; an internal comment carries its whole text (the page shortens it)."""
+    summary = event_summary(event.kind, event.payload)
+    if event.kind == EventKind.COMMENTED and (event.payload or {}).get("body"):
+        summary = f"{summary}: {event.payload['body']}"
+    return summary
+
+
 def _csv_rows(events: Iterator) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(
@@ -91,7 +100,7 @@ def _csv_rows(events: Iterator) -> Iterator[str]:
                     event.kind,
                     event.actor.username if event.actor else "system",
                     event.end_user.username if event.end_user else "",
-                    event_summary(event.kind, event.payload),
+                    _export_summary(event),
                     event.hash,
                     event.prev_hash,
                 )

@@ -68,6 +68,7 @@ def test_export_streams_csv(client_for, supervisor, trail):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:6] == ["event_id", "occurred_at", "ticket", "stream", "seq", "kind"]
     assert [row[5] for row in rows[1:]] == [EventKind.COMMENTED, EventKind.OPENED]
+    assert rows[1][8] == "Internal comment: Called back"
     assert response["Content-Disposition"] == 'attachment; filename="audit-trail.csv"'
 
 
