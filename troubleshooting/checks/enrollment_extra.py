@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enrollment.models import Device, EnrollmentLink
 from troubleshooting.checks import CheckContext, CheckResult, check
+from troubleshooting.checks.directory import user_status
 
 # The delivery log's statuses, grouped by what the technician does next.
 _PENDING = ("queued", "delayed", "rate_limited")
@@ -66,12 +67,7 @@ def user_status_now(ctx: CheckContext) -> CheckResult:
     back to active, or to pending enrollment when nothing is active yet). The session's
     copy of the record is refreshed too, so the checks after it see the same row."""
     ctx.end_user.refresh_from_db()
-    user = ctx.end_user
-    return CheckResult(
-        user.status,
-        {"username": user.username, "status": user.status, "privileged": user.is_privileged},
-        {"user_status": user.status, "user_privileged": user.is_privileged},
-    )
+    return user_status(ctx)
 
 
 # Phones an authenticator app runs on.
