@@ -186,24 +186,11 @@ def _demo_session(ticket, version, technician, opened, status, nodes, outcome, c
     """A guided session as the wizard would have left it, with its trail: a session.step
     event for the start, each step and the end, written before the ticket's own status
     changes so the ticket's timeline and the audit review read in the order of the work."""
-    from helpdesk.enums import EventKind
-    from helpdesk.services.audit import ticket_event_record
-    from troubleshooting.events import SessionEventPayload
     from troubleshooting.models import GuidedSession, StepRecord
+    from troubleshooting.sessions import session_event_record
 
     def trail(event: str, **fields) -> None:
-        ticket_event_record(
-            ticket=ticket,
-            kind=EventKind.SESSION_STEP,
-            actor=technician,
-            payload=SessionEventPayload(
-                session=record.pk,
-                event=event,
-                playbook=version.playbook.slug,
-                version=version.number,
-                **fields,
-            ),
-        )
+        session_event_record(record, technician, event, ticket=ticket, **fields)
 
     started = opened + timedelta(minutes=2)
     at = started

@@ -41,7 +41,7 @@ from troubleshooting.sessions.errors import STALE_NODE, STALE_STEP, InputError, 
 from troubleshooting.sessions.frames import session_frame
 from troubleshooting.sessions.lifecycle import session_abandon, session_resume, session_start
 from troubleshooting.sessions.replay import session_go_back
-from troubleshooting.sessions.trail import session_steps
+from troubleshooting.sessions.trail import session_event_record, session_steps
 
 __all__ = [
     "STALE_NODE",
@@ -54,6 +54,7 @@ __all__ = [
     "attempt_result",
     "session_abandon",
     "session_advance",
+    "session_event_record",
     "session_frame",
     "session_go_back",
     "session_poll",

@@ -15,7 +15,7 @@ from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resol
 from troubleshooting import runner
 from troubleshooting.models import GuidedSession, SessionStatus
 from troubleshooting.sessions.frames import _definition, session_state
-from troubleshooting.sessions.trail import _record_event, session_steps
+from troubleshooting.sessions.trail import session_event_record, session_steps
 from troubleshooting.vocab import ESCALATION_OUTCOMES
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _end(session: GuidedSession, actor: Staff) -> None:
         session.root_causes = causes
         session.handoff = packet if escalation else None
         session.save(update_fields=["status", "ended_at", "outcome", "root_causes", "handoff"])
-        _record_event(
+        session_event_record(
             session,
             actor,
             "ended",

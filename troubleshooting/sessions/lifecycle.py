@@ -15,7 +15,7 @@ from troubleshooting.sessions.driver import SessionDriver
 from troubleshooting.sessions.errors import SessionError
 from troubleshooting.sessions.flow import _run_automatic
 from troubleshooting.sessions.frames import _base_facts
-from troubleshooting.sessions.trail import _record_event
+from troubleshooting.sessions.trail import session_event_record
 
 
 def session_start(
@@ -49,7 +49,7 @@ def session_start(
             started_by=actor,
             started_at=clock.now(),
         )
-        _record_event(session, actor, "started")
+        session_event_record(session, actor, "started")
     _run_automatic(session, actor, driver or SessionDriver(session, actor))
     return session
 
@@ -79,5 +79,5 @@ def session_abandon(*, actor: Staff, session: GuidedSession, reason: str = "") -
         session.ended_at = clock.now()
         session.outcome = "abandoned"
         session.save(update_fields=["status", "ended_at", "outcome"])
-        _record_event(session, actor, "abandoned", outcome="abandoned")
+        session_event_record(session, actor, "abandoned", outcome="abandoned")
     return session

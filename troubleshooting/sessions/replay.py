@@ -23,7 +23,7 @@ from troubleshooting.sessions.frames import (
     _version,
     session_frame,
 )
-from troubleshooting.sessions.trail import _record_event
+from troubleshooting.sessions.trail import session_event_record
 
 
 def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> GuidedSession:
@@ -48,7 +48,7 @@ def session_go_back(*, actor: Staff, session: GuidedSession, sequence: int) -> G
             superseded_at=clock.now()
         )
         _save_state(session, state)
-        _record_event(
+        session_event_record(
             session, actor, "back", superseded_from=sequence, node=session_frame(session).state.node
         )
         _run_automatic(session, actor, SessionDriver(session, actor))

@@ -61,7 +61,7 @@ def _record_step(
             actor=actor,
             at=clock.now(),
         )
-        _record_event(
+        session_event_record(
             session,
             actor,
             "step",
@@ -77,7 +77,7 @@ def _record_step(
     return record
 
 
-def _record_event(
+def session_event_record(
     session: GuidedSession,
     actor: Staff,
     event: str,
