@@ -304,6 +304,23 @@ def _healthy_spec(n: int, rng: random.Random, username: str, full_name: str) -> 
     return spec
 
 
+def build_demo_caller(
+    *, n: int, username: str, full_name: str, group: str, fault: str | None
+) -> EndUser:
+    """One end user of the demo world's kind, in `group`, broken by `fault` (a root cause
+    of FAULTS, or None for a healthy one), under the policies seed_world applied. The
+    demo's worked cases call their callers this way, so their guided sessions run against
+    a real broken world. Deterministic for given arguments."""
+    rng = random.Random(f"{username}:{fault}")  # noqa: S311 - reproducible demo data
+    spec = _healthy_spec(n, rng, username, full_name)
+    spec["user"]["groups"] = [group]
+    spec["user"]["privileged"] = False
+    spec["id"] = f"demo-caller-{n}"
+    if fault is not None:
+        FAULTS[fault][1](spec, rng)
+    return build_end_user(parse_scenario(spec, source=f"authsim.demo caller {n}"))
+
+
 def _names(users: int, rng: random.Random) -> list[tuple[str, str]]:
     seen: set[str] = set()
     names = []

@@ -69,48 +69,44 @@ def seed_staff() -> list[DemoStaff]:
 
 HISTORY_PREFIX = "demo.caller"
 
-# Node paths through the shipped playbooks (ids from troubleshooting/playbooks/*.yaml).
-_MP_START = ["status", "fraud", "policy", "authenticators", "ask_device", "devices"]
-_EF_START = ["status", "fraud", "policy", "authenticators", "stage", "which_stage"]
+# How far the automated caller takes each guided session: to its end node (the session
+# resolves or escalates the ticket itself), or this many answered steps before the
+# technician abandoned it.
+FINISH = "finish"
 
-# (complaint, group, outcome or "", causes, escalate, wait, minutes to resolve,
-#  session: (status, nodes) or None)
+# (complaint, group, the caller's fault (a root cause of authsim.demo.FAULTS) or None,
+#  how far the session went (FINISH, a number of steps, or None for no session),
+#  waiting on the user, escalated, outcome the technician resolved with afterwards or "",
+#  minutes from opening to the last change)
 _HISTORY = [
-    ("missing_prompt", "Finance", "prompt_restored", ["push_notifications_disabled"], False,
-     False, 14, ("ended", [*_MP_START, "device_health", "test_sign_in", "why_denied",
-                           "ask_notifications", "enable_notifications"])),
-    ("missing_prompt", "Engineering", "prompt_restored", ["app_outdated"], False, False, 22,
-     ("ended", [*_MP_START, "device_health", "update_app"])),
-    ("missing_prompt", "Field Service", "prompt_restored", ["push_token_stale"], True, False,
-     190, ("abandoned", [*_MP_START, "device_health"])),
-    ("missing_prompt", "Field Service", "", [], False, False, 0,
-     ("abandoned", [*_MP_START, "device_health", "test_sign_in", "why_denied",
-                    "ask_notifications"])),
-    ("missing_prompt", "Finance", "bypass_issued", ["lost_device"], False, False, 35,
-     ("ended", [*_MP_START, "ask_device"])),
-    ("missing_prompt", "Engineering", "prompt_restored", ["device_offline"], False, True, 95,
-     ("abandoned", [*_MP_START, "device_health"])),
-    ("enrollment_failure", "Finance", "enrolled", ["activation_email_not_received"], False,
-     False, 18, ("ended", [*_EF_START, "which_error", "email_provider", "invitation",
-                           "resend_lost_invitation"])),
-    ("enrollment_failure", "Field Service", "re_enrolled", ["device_incompatible"], False,
-     False, 41, ("ended", [*_EF_START, "which_error"])),
-    ("enrollment_failure", "Engineering", "enrolled", ["activation_email_not_received"], False,
-     True, 300, ("abandoned", [*_EF_START, "which_error", "email_provider", "invitation",
-                               "ask_email", "spam_folder"])),
-    ("enrollment_failure", "Warehouse", "", [], False, False, 0,
-     ("abandoned", [*_EF_START, "which_error", "email_provider"])),
-    ("code_rejected", "Finance", "code_accepted", ["clock_skew"], False, False, 12, None),
-    ("locked_out", "Field Service", "", [], True, False, 0, None),
+    ("missing_prompt", "Finance", "push_notifications_disabled", FINISH, False, False, "", 14),
+    ("missing_prompt", "Engineering", "app_outdated", FINISH, False, False, "", 22),
+    ("missing_prompt", "Field Service", "push_token_stale", 1, False, True, "prompt_restored",
+     190),
+    ("missing_prompt", "Field Service", "push_notifications_disabled", 2, False, False, "", 0),
+    ("missing_prompt", "Finance", "lost_device", FINISH, False, False, "", 35),
+    ("missing_prompt", "Engineering", "device_offline", 1, True, False, "prompt_restored", 95),
+    ("enrollment_failure", "Finance", "activation_link_expired", FINISH, False, False, "", 18),
+    ("enrollment_failure", "Field Service", "device_incompatible", FINISH, False, False, "", 41),
+    ("enrollment_failure", "Engineering", "enrollment_incomplete", 2, True, False, "enrolled",
+     300),
+    ("enrollment_failure", "Warehouse", "enrollment_link_expired", 1, False, False, "", 0),
+    ("code_rejected", "Finance", "clock_skew", None, False, False, "code_accepted", 12),
+    ("locked_out", "Field Service", "user_locked_out", None, False, True, "", 0),
 ]  # fmt: skip
 
 
 def seed_history() -> int:
-    """Resolved and open cases with guided sessions on the published playbooks, spread over
-    the last week, on their own end users (so reseeding the world never touches them).
+    """Resolved and open cases spread over the last week, on their own end users (so
+    reseeding the world never touches them). Each caller is a real broken end user of the
+    demo world (authsim.demo.build_demo_caller) and each guided session is a real one: the
+    published playbook worked through the session services by the automated caller that
+    simulate_case uses, up to its end or to the step where the technician abandoned it.
     Idempotent: does nothing when they exist. Returns the number of tickets created."""
+    # The seeding command is a composition root: it alone brings the simulator (the
+    # demo's callers and their automated answers) and the wizard's services together.
+    from authsim.demo import build_demo_caller
     from enrollment import clock
-    from enrollment.models import EndUser
     from helpdesk.enums import Channel, TicketStatus
     from helpdesk.models import Ticket
     from helpdesk.services.tickets import (
@@ -119,27 +115,26 @@ def seed_history() -> int:
         ticket_open,
         ticket_resolve,
     )
-    from troubleshooting.models import PlaybookVersion
 
     if Ticket.objects.filter(end_user__username__startswith=HISTORY_PREFIX).exists():
         return 0
-    versions = {
-        v.playbook.complaint: v
-        for v in PlaybookVersion.objects.current().select_related("playbook")
-    }
     technician = Staff.objects.get(username="tech")
+    supervisor = Staff.objects.get(username="supervisor")
+    # The automated caller waits on the simulator's clock; the demo's clock stays where it was.
+    offset = clock.offset()
     now = clock.now()
     created = 0
     with transaction.atomic():
-        for n, (complaint, group, outcome, causes, escalate, wait, minutes, session) in enumerate(
+        for n, (complaint, group, fault, plan, wait, escalate, outcome, minutes) in enumerate(
             _HISTORY, start=1
         ):
-            caller = EndUser.objects.create(
+            caller = build_demo_caller(
+                n=n,
                 username=f"{HISTORY_PREFIX}{n}",
                 full_name=f"Demo Caller {n}",
-                email=f"{HISTORY_PREFIX}{n}@example.com",
+                group=group,
+                fault=fault,
             )
-            caller.groups.set([Group.objects.get_or_create(name=group)[0]])
             ticket = ticket_open(
                 actor=technician,
                 end_user=caller,
@@ -149,9 +144,9 @@ def seed_history() -> int:
             )
             # Spread the cases over the last week, each taking its time to resolve.
             opened = now - timedelta(days=n % 7, hours=n)
-            version = versions.get(complaint)
-            if session and version:
-                _demo_session(ticket, version, technician, opened, *session, outcome, causes)
+            if plan is not None:
+                _demo_session(ticket, technician, supervisor, opened, plan)
+                ticket.refresh_from_db()
             if wait:
                 ticket = ticket_change_status(
                     actor=technician,
@@ -171,55 +166,49 @@ def seed_history() -> int:
                     actor=technician,
                     ticket=ticket,
                     outcome=outcome,
-                    root_causes=causes,
+                    root_causes=[fault] if fault else [],
                     expected_version=None,
                 )
             changes = {"opened_at": opened, "updated_at": opened + timedelta(minutes=minutes)}
-            if outcome:
+            if ticket.resolved_at is not None:
                 changes["resolved_at"] = opened + timedelta(minutes=minutes)
             Ticket.objects.filter(pk=ticket.pk).update(**changes)
             created += 1
+        clock.advance(offset - clock.offset())
     return created
 
 
-def _demo_session(ticket, version, technician, opened, status, nodes, outcome, causes) -> None:
-    """A guided session as the wizard would have left it, with its trail: a session.step
-    event for the start, each step and the end, written before the ticket's own status
-    changes so the ticket's timeline and the audit review read in the order of the work."""
-    from troubleshooting.models import GuidedSession, StepRecord
-    from troubleshooting.sessions import session_event_record
-
-    def trail(event: str, **fields) -> None:
-        session_event_record(record, technician, event, ticket=ticket, **fields)
-
-    started = opened + timedelta(minutes=2)
-    at = started
-    record = GuidedSession.objects.create(
-        ticket=ticket,
-        version=version,
-        started_by=technician,
-        started_at=started,
-        status=status,
-        ended_at=started + timedelta(minutes=len(nodes) * 2),
+def _demo_session(ticket, technician, supervisor, opened, plan) -> None:
+    """A guided session worked by the automated caller through the same services as the
+    wizard: to its end node (FINISH), or `plan` answered steps and then abandoned. Its
+    trail is the one those services write; its times are moved to the case's week."""
+    from troubleshooting.management.commands.simulate_case import (
+        AutomatedCaller,
     )
-    trail("started")
-    kinds = {node["id"]: node.get("kind", "") for node in version.definition.get("nodes", [])}
-    for sequence, node in enumerate(nodes, start=1):
-        at += timedelta(minutes=1 + sequence % 3)
-        StepRecord.objects.create(
-            session=record,
-            sequence=sequence,
-            version=version,
-            node=node,
-            kind=kinds.get(node, "question"),
-            branch="next",
-            actor=technician,
-            at=at,
-        )
-        trail("step", sequence=sequence, node=node, kind=kinds.get(node, "question"), branch="next")
-    if status == "ended":
-        record.outcome = outcome
-        record.save(update_fields=["outcome"])
-        trail("ended", outcome=outcome, root_causes=list(causes))
-    elif status == "abandoned":
-        trail("abandoned", outcome="abandoned")
+    from troubleshooting.models import GuidedSession, StepRecord
+    from troubleshooting.sessions import session_abandon, session_advance, session_start
+    from troubleshooting.simulation import CallerDriver
+
+    session = session_start(actor=technician, ticket=ticket)
+    driver = CallerDriver(
+        session, technician, caller=AutomatedCaller(ticket.end_user), supervisor=supervisor
+    )
+    steps = 400 if plan == FINISH else plan
+    for _ in range(steps):
+        if not session.is_active:
+            break
+        session_advance(actor=technician, session=session, driver=driver)
+    if session.is_active:
+        if plan == FINISH:
+            raise RuntimeError(f"demo case {ticket.pk}: no end node after {steps} steps")
+        session = session_abandon(actor=technician, session=session, reason="Caller hung up")
+    # Two minutes after opening, a minute or so per step, as the case's week had it.
+    shift = opened + timedelta(minutes=2) - session.started_at
+    records = list(StepRecord.objects.filter(session=session).order_by("sequence"))
+    for record in records:
+        record.at += shift
+    StepRecord.objects.bulk_update(records, ["at"])
+    GuidedSession.objects.filter(pk=session.pk).update(
+        started_at=session.started_at + shift,
+        ended_at=(session.ended_at + shift) if session.ended_at else None,
+    )
