@@ -53,6 +53,12 @@ NOT_DONE = "not_done"
 BASE_FACTS: tuple[str, ...] = ("complaint", "application")
 # Facts a verify node sets: the attempt's result and reason, for decide nodes after it.
 VERIFY_FACTS: tuple[str, ...] = ("verify_result", "verify_reason", "verify_factor")
+# Reasons a sign-in goes through without the user's second factor being asked for: a
+# still-valid session, a remembered device, a policy that lets it through. Such a success
+# says nothing about the factor, so it never verifies a fix (scenarios.md, verified_sign_in).
+HOLLOW_SUCCESS_REASONS: frozenset[str] = frozenset(
+    {"valid_session", "remembered_device", "allowed_by_policy"}
+)
 
 # A guard against a playbook whose on_exhausted exits chain into each other for ever (the
 # linter rejects those; the engine still must not hang on an unlinted definition).
@@ -301,7 +307,8 @@ def step(
         pending = pending + tuple(cause for cause in fixes if cause not in pending)
         verified = False  # a fix must be verified again
     if isinstance(node, VerifyNode):
-        if branch == "success":
+        hollow = (facts or {}).get("verify_reason") in HOLLOW_SUCCESS_REASONS
+        if branch == "success" and not hollow:
             causes = causes + tuple(cause for cause in pending if cause not in causes)
             pending = ()
             verified = True

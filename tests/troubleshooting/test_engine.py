@@ -52,6 +52,25 @@ def test_walk_to_a_resolved_end_names_the_verified_fix():
     )
 
 
+@pytest.mark.parametrize("reason", sorted(engine.HOLLOW_SUCCESS_REASONS))
+def test_a_sign_in_through_without_a_factor_verifies_nothing(reason):
+    definition = mini()
+    state = engine.start(definition)
+    state = engine.step(definition, state, "active", facts={"user_status": "active"})
+    state = engine.step(definition, state, engine.answer_branch(definition.node("ask"), False))
+    state = engine.step(definition, state, engine.instruct_branch(True))
+
+    state = engine.step(definition, state, "success", facts={"verify_reason": reason})
+
+    # The fix is still unproven: a session or a remembered device let the sign-in through.
+    assert (state.verified_sign_in, state.root_causes, state.pending_fixes) == (
+        False,
+        (),
+        ("push_notifications_disabled",),
+    )
+    assert state.facts["verify_reason"] == reason
+
+
 def test_decide_first_true_condition_wins():
     data = clean_playbook()
     node(data, "pick")["conditions"] = [
