@@ -15,7 +15,8 @@ from django.contrib.auth.hashers import make_password
 
 from enrollment import services as recovery
 from enrollment.mfa import SignInAttempt, get_mfa_service
-from enrollment.models import EndUser
+from enrollment.enums import VerificationStatus
+from enrollment.models import EndUser, IdentityVerification
 from enrollment.services.identity import phone_numbers_of_record
 from helpdesk.enums import Channel
 from helpdesk.models import Staff, Ticket
@@ -199,7 +200,15 @@ def work_case(
         raise RuntimeError(f"no end node after {max_steps} steps")
     state = engine.SessionState.from_dict(session.state)
     ticket = Ticket.objects.get(pk=ticket.pk)
-    identity = state.facts.get("identity_verified_by") if state.identity_verified else None
+    # From the ticket's own verifications, so one made inside a subflow counts too.
+    identity = (
+        IdentityVerification.objects.filter(
+            ticket=ticket, status=VerificationStatus.VERIFIED
+        )
+        .order_by("verified_at", "pk")
+        .values_list("method", flat=True)
+        .first()
+    )
     steps = session_steps(session)
     return {
         "scenario": scenario_id,

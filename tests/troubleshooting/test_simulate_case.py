@@ -85,6 +85,15 @@ def test_simulate_case_corrects_the_directory_behind_a_verified_identity(name):
     assert report["bypass_issued"] is False
 
 
+def test_simulate_case_reports_an_identity_verified_inside_a_subflow():
+    # missing_prompt hands the locked account to the lockout playbook, which calls back.
+    report = simulate(SCENARIO_DIR / "user-locked-out-mp.yaml")
+
+    assert report["playbook"] == "missing_prompt"
+    assert ("identity_unlock", "verified") in [(s["node"], s["result"]) for s in report["steps"]]
+    assert report["identity_verified_by"] == "callback"
+
+
 def test_simulate_case_prints_an_array_for_several_files_and_runs_a_file_twice():
     path = SCENARIO_DIR / "push-notifications-disabled.yaml"
 
