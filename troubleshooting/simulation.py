@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from django.contrib.auth.hashers import make_password
 
 from enrollment import services as recovery
-from enrollment.mfa import SignInAttempt, get_mfa_service
 from enrollment.enums import VerificationStatus
+from enrollment.mfa import SignInAttempt, get_mfa_service
 from enrollment.models import EndUser, IdentityVerification
 from enrollment.services.identity import phone_numbers_of_record
 from helpdesk.enums import Channel
@@ -202,9 +202,7 @@ def work_case(
     ticket = Ticket.objects.get(pk=ticket.pk)
     # From the ticket's own verifications, so one made inside a subflow counts too.
     identity = (
-        IdentityVerification.objects.filter(
-            ticket=ticket, status=VerificationStatus.VERIFIED
-        )
+        IdentityVerification.objects.filter(ticket=ticket, status=VerificationStatus.VERIFIED)
         .order_by("verified_at", "pk")
         .values_list("method", flat=True)
         .first()
