@@ -12,8 +12,14 @@ Optional keys this implementation adds (absent = the documented behaviour):
   the helpdesk (default: `user.mobile`) — a directory record missing the number.
 - `devices[].serial`: the serial printed on a hardware token (default: the authenticator's
   `serial`), so a mistyped serial can be told apart from the real one.
+- `policies[].priority`: ranks the group policies of a user in several groups, lower wins
+  (default 100), ties broken by group name (A before Z); on other scopes it changes nothing.
 - `expected.sign_in`: `{factor, result, reason}` — what the first sign-in through the MFA
   service reports for this scenario; read by tests only, like the rest of `expected`.
+- `expected.root_causes`, `expected.outcomes`, `expected.own_method_fixable`: every root
+  cause present, every outcome that is right, and whether the user's own method can be
+  fixed in the session (so a bypass code is wrong) — what the generator writes from the
+  oracle (authsim.oracle); `root_cause` and `outcome` stay the primary ones.
 
 Building the world from a parsed scenario lives in `authsim.world`.
 """
@@ -135,6 +141,9 @@ class PolicySpec(_Strict):
     """
 
     scope: str
+    # Ranks group policies for a user in several groups: lower wins, ties by group name.
+    # Other scopes have one policy each, so there it changes nothing.
+    priority: int = Field(default=100, ge=0, le=10_000)
     mfa_enabled: bool | None = None
     enforcement: Enforcement | None = None
     allowed_methods: list[Method] | None = None
@@ -167,7 +176,11 @@ class PolicySpec(_Strict):
 
     def settings(self) -> dict[str, Any]:
         """The settings this policy sets explicitly (absent keys inherit)."""
-        return {name: getattr(self, name) for name in self.model_fields_set if name != "scope"}
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name not in ("scope", "priority")
+        }
 
 
 class SmsProviderSpec(_Strict):
@@ -202,6 +215,10 @@ class ExpectedSpec(_Strict):
     root_cause: RootCause | None = None
     outcome: Outcome | None = None
     sign_in: ExpectedSignIn | None = None
+    # Written by the generator from the oracle (authsim.oracle); optional for everyone else.
+    root_causes: list[RootCause] | None = None
+    outcomes: list[Outcome] | None = None
+    own_method_fixable: bool | None = None
 
 
 def _default_devices() -> list[DeviceSpec]:
@@ -331,6 +348,8 @@ def _expected(error: dict) -> str:
         return "a mapping of keys to values"
     if kind == "greater_than_equal":
         return f"a number >= {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"a number <= {ctx.get('le')}"
     if kind == "string_too_short":
         return "a non-empty string"
     if kind == "string_too_long":

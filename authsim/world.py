@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from authsim import otp
 from authsim.models import (
@@ -92,12 +93,33 @@ def load_scenario(scenario: Scenario) -> EndUser:
     return build_end_user(scenario)
 
 
+def free_username(username: str) -> None:
+    """Makes room for a fresh end user called `username` (scenarios.md, "Repeat runs").
+
+    An earlier end user of that name is deleted with their devices and authenticators,
+    unless the trail refers to them (their tickets or audit events, which are never
+    deleted): then they step aside under another name, `<username>.run-<id>`, keeping all
+    of it, and the hardware tokens they held are revoked, since a serial belongs to one
+    live authenticator and the new world's tokens are those same tokens."""
+    for user in EndUser.objects.filter(username=username):
+        try:
+            with transaction.atomic():
+                user.delete()
+        except ProtectedError:
+            user.username = f"{username}.run-{user.pk}"
+            user.save(update_fields=["username", "updated_at"])
+            user.authenticators.filter(serial__isnull=False).exclude(status="revoked").update(
+                status="revoked"
+            )
+
+
 def build_end_user(scenario: Scenario) -> EndUser:
     """Creates (or replaces) the scenario's end user and everything around them, leaving
     shared state — providers, policies, the clock — as it is. The demo world uses this to
-    add many users under one set of policies."""
+    add many users under one set of policies. An earlier end user of that name steps aside
+    first (`free_username`), so this never fails because they have tickets."""
     now = clock.now()
-    EndUser.objects.filter(username=scenario.user.username).delete()
+    free_username(scenario.user.username)
     groups = [_group(name) for name in scenario.user.groups]
     spec = scenario.user
     user = EndUser.objects.create(
@@ -153,6 +175,8 @@ def _policy(spec: PolicySpec) -> Policy:
     settings = spec.settings()
     kind, target = spec.kind, spec.target
     policy = Policy(scope=kind)
+    if kind == "group":
+        policy.priority = spec.priority
     if kind == "application":
         policy.application, _ = Application.objects.get_or_create(name=target)
         Policy.objects.filter(application=policy.application).delete()

@@ -58,3 +58,51 @@ def test_loading_twice_gives_the_same_world():
         2,
         1,
     )
+
+
+def _two_groups(tmp_path: Path, sales_priority: str, contractors_priority: str) -> Path:
+    path = tmp_path / "two-groups.yaml"
+    path.write_text(
+        "id: two-groups\ncomplaint: code_rejected\n"
+        "user: {username: lee.park, groups: [Sales, Contractors]}\n"
+        "policies:\n"
+        f"  - {{scope: 'group:Sales', {sales_priority}code_timeout_seconds: 60,"
+        " allow_fallback: false}\n"
+        f"  - {{scope: 'group:Contractors', {contractors_priority}code_timeout_seconds: 600}}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sales", "contractors", "timeout", "timeout_from"),
+    [
+        ("priority: 10, ", "priority: 20, ", 60, "group:Sales"),
+        ("priority: 30, ", "priority: 20, ", 600, "group:Contractors"),
+        # A tie (both default to 100) goes to the group whose name sorts first.
+        ("", "", 600, "group:Contractors"),
+    ],
+)
+def test_group_policies_rank_by_priority_then_name(
+    tmp_path: Path, sales, contractors, timeout, timeout_from
+):
+    from enrollment.policy import effective_policy
+
+    call_command("load_scenario", str(_two_groups(tmp_path, sales, contractors)))
+
+    policy = effective_policy(EndUser.objects.get(username="lee.park"), None)
+    assert policy.code_timeout_seconds.value == timeout
+    assert timeout_from in policy.code_timeout_seconds.source
+    # A setting only one group policy sets comes from it, whatever the ranking.
+    assert policy.allow_fallback.value is False
+    assert "Sales" in policy.allow_fallback.source
+
+
+def test_a_bad_priority_names_file_key_and_expected(tmp_path: Path):
+    path = tmp_path / "bad-priority.yaml"
+    path.write_text(
+        "id: bad-priority\ncomplaint: code_rejected\nuser: {username: x}\n"
+        "policies: [{scope: 'group:Sales', priority: first}]\n"
+    )
+    with pytest.raises(CommandError) as caught:
+        call_command("load_scenario", str(path))
+    assert str(caught.value) == f"{path}: policies[0].priority: expected a whole number"

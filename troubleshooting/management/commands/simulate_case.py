@@ -18,7 +18,6 @@ import traceback
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from authsim import caller as sim_caller
 from authsim.models import Folder, MessageKind
@@ -81,24 +80,10 @@ class AutomatedCaller:
         )
 
 
-def _free_username(username: str) -> None:
-    """A previous run's end user keeps their tickets (the trail is never deleted); the
-    loader replaces the end user, so the old one steps aside under another name first. The
-    hardware tokens they held are the new run's tokens now, so theirs are revoked (a serial
-    belongs to one live authenticator)."""
-    for user in EndUser.objects.filter(username=username, tickets__isnull=False).distinct():
-        user.username = f"{username}.run-{user.pk}"
-        user.save(update_fields=["username"])
-        user.authenticators.filter(serial__isnull=False).exclude(status="revoked").update(
-            status="revoked"
-        )
-
-
 def simulate_file(path: Path) -> dict:
     scenario = read_scenario(path)
-    with transaction.atomic():
-        _free_username(scenario.user.username)
-        end_user = load_scenario(scenario)
+    # The loader lets an earlier run's end user (and their tickets) step aside.
+    end_user = load_scenario(scenario)
     return work_case(
         scenario_id=scenario.id,
         complaint=scenario.complaint,
