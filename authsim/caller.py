@@ -484,18 +484,31 @@ def visible_pushes(device: Device, sim: SimDevice | None = None) -> list[Push]:
     )
 
 
-def approve_push(end_user: EndUser, device: Device) -> ActionResult:
-    return _answer("approve_push", device, approve=True)
+def approve_push(end_user: EndUser, device: Device, *, push_id: int | None = None) -> ActionResult:
+    return _answer("approve_push", device, approve=True, push_id=push_id)
 
 
-def deny_push(end_user: EndUser, device: Device, *, fraud: bool = False) -> ActionResult:
-    return _answer("deny_push", device, approve=False, fraud=fraud)
+def deny_push(
+    end_user: EndUser, device: Device, *, fraud: bool = False, push_id: int | None = None
+) -> ActionResult:
+    return _answer("deny_push", device, approve=False, fraud=fraud, push_id=push_id)
 
 
-def _answer(action: str, device: Device, *, approve: bool, fraud: bool = False) -> ActionResult:
+def _answer(
+    action: str,
+    device: Device,
+    *,
+    approve: bool,
+    fraud: bool = False,
+    push_id: int | None = None,
+) -> ActionResult:
+    """Answers the newest request on the screen, or exactly `push_id` when given (the
+    request the person pressed the button on, which the page checked they may answer)."""
     if _sim(device).lost:
         return _lost(action)
     pushes = visible_pushes(device)
+    if push_id is not None:
+        pushes = [push for push in pushes if push.pk == push_id]
     if not pushes:
         return _fail(action, "I don't see any request on my phone.")
     signin.answer_push(pushes[0].pk, approve=approve, fraud=fraud)
@@ -550,7 +563,12 @@ ACTION_LABELS: dict[str, str] = {
 
 
 def perform(
-    action: str, *, end_user_id: int, device_id: int | None = None, fraud: bool = False
+    action: str,
+    *,
+    end_user_id: int,
+    device_id: int | None = None,
+    fraud: bool = False,
+    push_id: int | None = None,
 ) -> ActionResult:
     """Carries out one caller action for the end user (on `device_id`, or their phone).
 
@@ -568,7 +586,9 @@ def perform(
             if action not in ("approve_push", "deny_push") and _sim(device).lost:
                 return _lost(action)
             if action == "deny_push":
-                return deny_push(end_user, device, fraud=fraud)
+                return deny_push(end_user, device, fraud=fraud, push_id=push_id)
+            if action == "approve_push":
+                return approve_push(end_user, device, push_id=push_id)
             return DEVICE_ACTIONS[action](end_user, device)
         return USER_ACTIONS[action](end_user, device)
 

@@ -11,6 +11,8 @@ FACTORS = ["auto", "push", "totp", "hotp_token", "sms", "voice", "email", "webau
 class CallerActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in (*CALLER_ACTIONS, PRESS_TOKEN)])
     fraud = forms.BooleanField(required=False)
+    # The request a push button was pressed on (absent: the newest on the screen).
+    push = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class SignInForm(forms.Form):

@@ -49,7 +49,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(
         "Device simulator",
         "authsim:device-list",
-        None,
+        Capability.VIEW_TICKETS,
         "The simulated end users' phones, tokens and mailboxes: what the caller sees.",
     ),
     NavItem(

@@ -24,6 +24,9 @@ class Capability(StrEnum):
     VIEW_TICKETS = "view_tickets"  # read tickets, the directory and the auth log
     WORK_TICKETS = "work_tickets"  # open tickets, comment, run guided sessions
     RECOVERY_ACTIONS = "recovery_actions"  # bypass codes, resets, re-enrollment, devices
+    # Act as the caller on the device simulator: answer pushes, read its codes, inboxes and
+    # enrollment keys, do what the caller is asked. Never a read-only or reviewing role's.
+    OPERATE_DEVICES = "operate_devices"
     TAKE_ESCALATIONS = "take_escalations"  # tier-2 queue
     MANAGE_END_USERS = "manage_end_users"  # end users, groups, devices in the directory
     BULK_ENROLLMENT = "bulk_enrollment"  # reminders and resets for many pending end users
@@ -47,13 +50,19 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VIEW_TICKETS,
             Capability.WORK_TICKETS,
             Capability.RECOVERY_ACTIONS,
+            Capability.OPERATE_DEVICES,
             Capability.TAKE_ESCALATIONS,
             Capability.MANAGE_END_USERS,
             Capability.BULK_ENROLLMENT,
         }
     ),
     Role.HELPDESK: frozenset(
-        {Capability.VIEW_TICKETS, Capability.WORK_TICKETS, Capability.RECOVERY_ACTIONS}
+        {
+            Capability.VIEW_TICKETS,
+            Capability.WORK_TICKETS,
+            Capability.RECOVERY_ACTIONS,
+            Capability.OPERATE_DEVICES,
+        }
     ),
     Role.SUPERVISOR: frozenset(
         {

@@ -191,6 +191,10 @@ LOGOUT_REDIRECT_URL = "helpdesk:login"
 # Staff sign in with a password and a TOTP code. Only the demo run turns this off, and the
 # login page then says so in a banner.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+# The demo run (`make run`: debug on, staff MFA off). Only there is the device simulator a
+# training tool on which a technician may also play the caller, answering a verification
+# push they sent themselves; anywhere else the caller, never the requester, answers it.
+DEMO_MODE = DEBUG and not STAFF_MFA_REQUIRED
 OTP_TOTP_ISSUER = "MFA Helpdesk"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
@@ -264,8 +268,13 @@ USE_TZ = True
 # --- The MFA service --------------------------------------------------------------------------
 
 # Dotted path of the class implementing enrollment.mfa.MFAService. The simulator is the
-# default; a vendor adapter would be swapped in here without touching the wizard.
+# default so the demo runs with nothing configured; a vendor adapter is swapped in here
+# without touching the wizard.
 MFA_SERVICE = env_str("MFA_SERVICE", "authsim.service.AuthSimService")
+# The simulator lets staff play the caller (approve pushes, read codes), so `check --deploy`
+# refuses it in a non-debug deployment (authsim.E001) unless this names the risk as taken,
+# for a training desk with no real end users.
+ALLOW_SIMULATED_MFA_IN_PRODUCTION = env_bool("ALLOW_SIMULATED_MFA_IN_PRODUCTION", False)
 
 # --- Enrollment links and recovery guardrails ------------------------------------------------
 

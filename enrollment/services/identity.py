@@ -35,6 +35,7 @@ from enrollment.models import Device, EndUser, IdentityVerification
 from enrollment.permissions import is_own_account
 from enrollment.services.events import IdentityPayload, identity_event_record
 from enrollment.services.guards import (
+    CAPABILITY,
     NOT_SELF,
     TICKET_OPEN,
     GuardResult,
@@ -207,6 +208,59 @@ def identity_push_send(*, actor: Staff, ticket: Ticket, device_id: int) -> Ident
     if not push.is_pending:
         return _conclude(verification, actor, push.status, push.detail)
     return verification
+
+
+NOT_REQUESTER = "not_requester"
+
+
+def identity_push_answer_check(*, actor: Staff, push_id: str, demo_mode: bool) -> None:
+    """Refuses `actor` answering, on the caller's behalf (the device simulator), the push
+    `push_id` when it is an identity-verification push and they may not: without the
+    capability to act as the caller, or — outside the demo run — because they requested
+    it themselves (one technician must never verify a caller alone). Pushes that verify
+    nobody (ordinary sign-ins) pass unchecked.
+
+    Side effects: on refusal, an identity event (result "refused") on the verification's
+    ticket. Raises PermissionDenied (no capability) or IdentityRefused (the requester)."""
+    verification = (
+        IdentityVerification.objects.select_related("ticket", "requested_by")
+        .filter(push_id=push_id, method=VerificationMethod.PUSH)
+        .first()
+    )
+    if verification is None:
+        return
+    may_act = actor.has_capability(Capability.OPERATE_DEVICES)
+    is_requester = verification.requested_by_id == actor.pk and not demo_mode
+    results = (
+        GuardResult(
+            CAPABILITY,
+            may_act,
+            "" if may_act else "Your role may not act as the caller on a device.",
+        ),
+        GuardResult(
+            NOT_REQUESTER,
+            not is_requester,
+            "You sent this verification push, so only the caller may answer it."
+            if is_requester
+            else "",
+        ),
+    )
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        return
+    with transaction.atomic():
+        _record(
+            verification.ticket,
+            actor,
+            method=VerificationMethod.PUSH,
+            result="refused",
+            verification=verification,
+            detail=failed[0].detail,
+            guards=results,
+        )
+    if failed[0].name == CAPABILITY:
+        raise PermissionDenied(failed[0].detail)
+    raise IdentityRefused(failed[0].detail, guard=failed[0].name, results=results)
 
 
 def _conclude(

@@ -12,6 +12,8 @@ CAPABILITY_TEXT: dict[Capability, str] = {
     Capability.WORK_TICKETS: "Open tickets and work them with guided troubleshooting.",
     Capability.RECOVERY_ACTIONS: "Issue bypass codes, reset authenticators and re-enroll "
     "users, after verifying the caller's identity.",
+    Capability.OPERATE_DEVICES: "Act as the caller on the device simulator: answer pushes, "
+    "read the codes and messages on their phone.",
     Capability.TAKE_ESCALATIONS: "Take escalated (tier 2) cases.",
     Capability.MANAGE_END_USERS: "Manage end users, groups and devices in the directory.",
     Capability.BULK_ENROLLMENT: "Remind or restart many end users pending enrollment at once.",

@@ -1,17 +1,22 @@
 """The device simulator's URLs in the permission matrix.
 
-These pages stand in for end users' phones, not helpdesk data: any signed-in staff member may
-use them, with no administrative-unit scope (so `scoped` is False and `ANY_STAFF` is right).
+They follow the rules of every page about an end user: scoped to administrative units (an
+outsider gets 404), reading a device needs VIEW_TICKETS (every role), acting on it needs
+OPERATE_DEVICES (the roles that work tickets), and only those see the app's code.
 """
 
 from django.urls import reverse
 from django.utils.html import escape
 
-from tests.permission_matrix import ANY_STAFF, Entry
+from helpdesk.roles import Capability, Role, capabilities_of
+from tests.permission_matrix import ALL_ROLES, Entry, roles
+
+OPERATORS = roles(*(r for r in Role.values if Capability.OPERATE_DEVICES in capabilities_of(r)))
 
 
 def _sim_user(world):
-    """A simulated end user with a phone and a push waiting on it, built once per world."""
+    """A simulated end user in the personas' unit, with a phone and a push waiting on it,
+    built once per world."""
     cached = getattr(world, "_authsim_user", None)
     if cached is not None:
         return cached
@@ -20,6 +25,7 @@ def _sim_user(world):
     from tests.authsim.factories import world as sim_world
 
     user = sim_world(username="matrix.sim.user")
+    user.groups.add(world.in_scope_group)
     device = user.devices.get()
     now = clock.now()
     world._authsim_push = Push.objects.create(
@@ -51,7 +57,10 @@ def _lists_the_device(response, world, staff):
 
 
 def _shows_the_device(response, world, staff):
-    assert escape(_sim_user(world).devices.get().name) in response.content.decode()
+    html = response.content.decode()
+    assert escape(_sim_user(world).devices.get().name) in html
+    # The app's live code is the caller's secret: only roles that may act see it.
+    assert ('aria-label="Authenticator app code"' in html) is (staff.role in OPERATORS)
 
 
 def _back_to_device(response, world, staff):
@@ -59,32 +68,41 @@ def _back_to_device(response, world, staff):
 
 
 ENTRIES = [
-    Entry("authsim:device-list", ANY_STAFF, kwargs=_no_kwargs, check=_lists_the_device),
-    Entry("authsim:device-detail", ANY_STAFF, kwargs=_device_kwargs, check=_shows_the_device),
+    Entry("authsim:device-list", ALL_ROLES, kwargs=_no_kwargs, check=_lists_the_device),
+    Entry(
+        "authsim:device-detail",
+        ALL_ROLES,
+        kwargs=_device_kwargs,
+        check=_shows_the_device,
+        scoped=True,
+    ),
     # Without htmx the push URL sends the browser back to the device page.
     Entry(
         "authsim:device-push",
-        ANY_STAFF,
+        ALL_ROLES,
         kwargs=_push_kwargs,
         ok_status=(302,),
         check=_back_to_device,
+        scoped=True,
     ),
     Entry(
         "authsim:device-action",
-        ANY_STAFF,
+        OPERATORS,
         method="post",
         kwargs=_device_kwargs,
         data=lambda world: {"action": "enable_notifications"},
         ok_status=(302,),
         check=_back_to_device,
+        scoped=True,
     ),
     Entry(
         "authsim:device-sign-in",
-        ANY_STAFF,
+        OPERATORS,
         method="post",
         kwargs=_device_kwargs,
         data=lambda world: {"factor": "auto", "application": "Matrix"},
         ok_status=(302,),
         check=_back_to_device,
+        scoped=True,
     ),
 ]

@@ -20,6 +20,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "helpdesk.example.com",
     "DATABASE_URL": "postgres://helpdesk:pw@db.internal:5432/helpdesk",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    # No real MFA service ships yet: a production-like run is the training desk's.
+    "ALLOW_SIMULATED_MFA_IN_PRODUCTION": "true",
 }
 # Variables that would change what the child computes; removed so only ours count.
 _OURS = {
@@ -35,6 +37,8 @@ _OURS = {
     "SECURE_HSTS_SECONDS",
     "SECURE_COOKIES",
     "SESSION_IDLE_MINUTES",
+    "MFA_SERVICE",
+    "ALLOW_SIMULATED_MFA_IN_PRODUCTION",
 }
 
 
@@ -69,6 +73,38 @@ def test_check_deploy_is_clean_with_production_like_variables():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def _without_training_allowance() -> dict[str, str]:
+    return {k: v for k, v in PRODUCTION_ENV.items() if k != "ALLOW_SIMULATED_MFA_IN_PRODUCTION"}
+
+
+def test_check_deploy_refuses_the_simulator_as_the_mfa_service_of_a_production_run():
+    env = _env(**_without_training_allowance())
+
+    result = _run(["manage.py", "check", "--deploy"], env)
+
+    assert result.returncode != 0
+    assert "(authsim.E001) MFA_SERVICE is the simulator" in result.stderr
+    assert "ALLOW_SIMULATED_MFA_IN_PRODUCTION=true" in result.stderr
+
+
+def test_check_deploy_accepts_the_simulator_when_debug_is_on():
+    env = _env(**{**_without_training_allowance(), "DJANGO_DEBUG": "true"})
+
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "ERROR"], env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "authsim.E001" not in result.stdout + result.stderr
+
+
+def test_demo_mode_is_only_the_debug_run_without_staff_mfa():
+    production = _settings_value(
+        _env(**{**PRODUCTION_ENV, "STAFF_MFA_REQUIRED": "false"}), "DEMO_MODE"
+    )
+    demo = _settings_value(_env(DJANGO_DEBUG="true", STAFF_MFA_REQUIRED="false"), "DEMO_MODE")
+
+    assert (production, demo) == ({"DEMO_MODE": "False"}, {"DEMO_MODE": "True"})
 
 
 def test_secret_key_is_required_when_debug_is_off():
