@@ -29,7 +29,11 @@ Per playbook version (sessions on the filtered tickets)
     - most common paths: the sequences of nodes the current steps walked;
     - time per step: median time from the previous step (or the session start) to each node.
 
-Every function here issues a fixed number of queries whatever the number of tickets.
+The page reads ``dashboard_metrics`` and ``dashboard_version_analytics``: the same figures from
+the aggregates of helpdesk.dashboard_tallies (kept by helpdesk.services.dashboard), a bounded
+number of rows whatever the range. The ``*_direct`` functions compute them over the rows
+themselves; they are the definition the aggregates are tested against. Every function here
+issues a fixed number of queries whatever the number of tickets.
 """
 
 from __future__ import annotations
@@ -52,13 +56,32 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from helpdesk.enums import Category, EventKind, Outcome, TicketStatus, Tier
-from helpdesk.models import AdministrativeUnit, Staff, Ticket, TicketEvent
+from helpdesk.dashboard_tallies import (
+    LAST_DAY,
+    PATH_SEPARATOR,
+    SESSION_KINDS,
+    TICKET_KINDS,
+    Tally,
+    day_blocks,
+    day_number,
+    escalation_label,
+    histogram_percentile,
+)
+from helpdesk.enums import Category, EventKind, Outcome, TicketStatus
+from helpdesk.models import (
+    AdministrativeUnit,
+    DashboardGroupSet,
+    DashboardTally,
+    Staff,
+    Ticket,
+    TicketEvent,
+)
 from helpdesk.scoping import end_user_scope_q, scoped_group_ids
 from troubleshooting.models import GuidedSession, PlaybookVersion, SessionStatus, StepRecord
 
@@ -195,8 +218,10 @@ def _event(kind: str, **payload) -> Exists:
 RESOLVED = Q(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED]) & ~Q(outcome="")
 
 
-def dashboard_metrics(staff: Staff, query: DashboardQuery) -> Metrics:
-    """Three queries (four on databases without percentile_cont)."""
+def dashboard_metrics_direct(staff: Staff, query: DashboardQuery) -> Metrics:
+    """The figures computed over the tickets themselves (the definition the aggregates are
+    tested against; its cost grows with the tickets in range). Three queries (four on
+    databases without percentile_cont)."""
     tickets = dashboard_tickets(staff, query)
     sessions = (
         GuidedSession.objects.filter(ticket=OuterRef("pk"))
@@ -251,13 +276,26 @@ def dashboard_metrics(staff: Staff, query: DashboardQuery) -> Metrics:
         .annotate(n=Count("pk"))
         .order_by()
     ):
-        escalations[_escalation_label(to_tier, automatic)] += n
+        escalations[escalation_label(to_tier, automatic)] += n
 
     causes = Counter()
     for listed in tickets.filter(RESOLVED).values_list("root_causes", flat=True):
         causes.update(dict.fromkeys(listed or [], 1))
 
-    shares = [
+    shares = _shares(row)
+    return Metrics(
+        tickets=row["tickets"],
+        resolved=row["resolved"],
+        shares=shares,
+        escalations=sorted(escalations.items(), key=lambda kv: (-kv[1], kv[0])),
+        time_to_resolve_p50=p50,
+        time_to_resolve_p90=p90,
+        root_causes=sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def _shares(row) -> list[Share]:
+    return [
         Share(
             "Enrollments completed in the same session",
             row["ef_same"],
@@ -280,31 +318,16 @@ def dashboard_metrics(staff: Staff, query: DashboardQuery) -> Metrics:
         Share("Bypass rate", row["bypass"], row["resolved"], "Resolved by a bypass code."),
         Share("Re-enrollment rate", row["reenrolled"], row["resolved"], "Resolved re-enrolled."),
     ]
-    return Metrics(
-        tickets=row["tickets"],
-        resolved=row["resolved"],
-        shares=shares,
-        escalations=sorted(escalations.items(), key=lambda kv: (-kv[1], kv[0])),
-        time_to_resolve_p50=p50,
-        time_to_resolve_p90=p90,
-        root_causes=sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
-    )
-
-
-def _escalation_label(to_tier, automatic) -> str:
-    try:
-        queue = Tier(int(to_tier)).label
-    except (TypeError, ValueError):
-        queue = "Unknown queue"
-    who = "SLA breach" if automatic in (True, "true", 1) else "by a technician"
-    return f"{queue}, {who}"
 
 
 # --- Per playbook version -------------------------------------------------------------------------
 
 
-def dashboard_version_analytics(staff: Staff, query: DashboardQuery) -> list[VersionAnalytics]:
-    """Four queries: versions, outcome mix, drop-off, current steps."""
+def dashboard_version_analytics_direct(
+    staff: Staff, query: DashboardQuery
+) -> list[VersionAnalytics]:
+    """The per-version figures computed over the sessions themselves (the definition the
+    aggregates are tested against). Four queries: versions, outcome mix, drop-off, current steps."""
     tickets = dashboard_tickets(staff, query).values("pk")
     sessions = GuidedSession.objects.filter(ticket__in=tickets)
     if query.version:
@@ -374,3 +397,128 @@ def dashboard_version_analytics(staff: Staff, query: DashboardQuery) -> list[Ver
             key=lambda item: item[0],
         )
     return list(versions.values())
+
+
+# --- The same figures from the aggregates (what the dashboard shows) ------------------------------
+#
+# helpdesk.dashboard_tallies keeps, per block of days, key and figure, the sum of every ticket's
+# contribution; a date range is a handful of blocks (at most two per level), so each function
+# below reads a number of rows bounded by the number of distinct keys, not by the tickets.
+# Counts equal the direct computation above; percentiles and medians come from duration
+# histograms and are within one bucket (about 9 %) of it.
+
+
+def _selected_groupsets(staff: Staff, query: DashboardQuery) -> list[int] | None:
+    """The group sets the viewer's units and the team filter both reach (None: every one)."""
+    scope = scoped_group_ids(staff)
+    team = None
+    if query.unit:
+        team = frozenset(
+            AdministrativeUnit.groups.through.objects.filter(
+                administrativeunit_id=query.unit
+            ).values_list("group_id", flat=True)
+        )
+    if scope is None and team is None:
+        return None
+    selected = []
+    for pk, members in DashboardGroupSet.objects.values_list("pk", "members"):
+        groups = {int(part) for part in members.split(",") if part}
+        if (scope is None or groups & scope) and (team is None or groups & team):
+            selected.append(pk)
+    return selected
+
+
+def _tallies(staff: Staff, query: DashboardQuery, kinds: tuple[str, ...]) -> dict[Tally, int]:
+    """Two to four queries: the viewer's groups and the team's (when restricted), the group
+    sets, the summed tallies."""
+    first = day_number(query.date_from) if query.date_from else 0
+    last = day_number(query.date_to) if query.date_to else LAST_DAY
+    blocks = Q(pk__in=[])
+    for level, low, high in day_blocks(first, last):
+        blocks |= Q(level=level, block__gte=low, block__lte=high)
+    rows = DashboardTally.objects.filter(blocks, kind__in=kinds)
+    if query.complaint:
+        rows = rows.filter(category=query.complaint)
+    if query.version:
+        rows = rows.filter(
+            Q(version=0) | Q(version=query.version), versions__contains=f",{query.version},"
+        )
+    groupsets = _selected_groupsets(staff, query)
+    if groupsets is not None:
+        rows = rows.filter(groupset_id__in=groupsets)
+    summed = (
+        rows.values_list("kind", "version", "bucket", "label").annotate(total=Sum("n")).order_by()
+    )
+    return {(kind, v, b, label): n for kind, v, b, label, n in summed if n}
+
+
+def dashboard_metrics(staff: Staff, query: DashboardQuery) -> Metrics:
+    """The outcome metrics from the aggregates: at most four queries at any size."""
+    tallies = _tallies(staff, query, TICKET_KINDS)
+    counts: Counter = Counter()
+    ttr: dict[int, int] = {}
+    escalations: Counter = Counter()
+    causes: Counter = Counter()
+    for (kind, _version, bucket, label), n in tallies.items():
+        if kind == "ttr":
+            ttr[bucket] = ttr.get(bucket, 0) + n
+        elif kind == "esc":
+            escalations[label] += n
+        elif kind == "cause":
+            causes[label] += n
+        else:
+            counts[kind] += n
+    return Metrics(
+        tickets=counts["tickets"],
+        resolved=counts["resolved"],
+        shares=_shares(counts),
+        escalations=sorted(escalations.items(), key=lambda kv: (-kv[1], kv[0])),
+        time_to_resolve_p50=histogram_percentile(ttr, 0.5),
+        time_to_resolve_p90=histogram_percentile(ttr, 0.9),
+        root_causes=sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def dashboard_version_analytics(staff: Staff, query: DashboardQuery) -> list[VersionAnalytics]:
+    """The per-version figures from the aggregates: at most five queries at any size."""
+    tallies = _tallies(staff, query, SESSION_KINDS)
+    sessions: Counter = Counter()
+    outcomes: dict[int, Counter] = defaultdict(Counter)
+    drop_off: dict[int, Counter] = defaultdict(Counter)
+    paths: dict[int, Counter] = defaultdict(Counter)
+    steps: dict[int, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    for (kind, version, bucket, label), n in tallies.items():
+        if kind == "v_sessions":
+            sessions[version] += n
+        elif kind == "v_outcome":
+            outcomes[version][label] += n
+        elif kind == "v_drop":
+            drop_off[version][label] += n
+        elif kind == "v_path":
+            paths[version][tuple(label.split(PATH_SEPARATOR))] += n
+        elif kind == "v_step":
+            steps[version][label][bucket] = steps[version][label].get(bucket, 0) + n
+    wanted = [pk for pk, n in sessions.items() if n]
+    if not wanted:
+        return []
+    result = []
+    for version in (
+        PlaybookVersion.objects.filter(pk__in=wanted)
+        .select_related("playbook")
+        .order_by("playbook__slug", "-number")
+    ):
+        pk = version.pk
+        result.append(
+            VersionAnalytics(
+                version=version,
+                sessions=sessions[pk],
+                outcomes=sorted(outcomes[pk].items(), key=lambda kv: (-kv[1], kv[0])),
+                drop_off=sorted(drop_off[pk].items(), key=lambda kv: (-kv[1], kv[0])),
+                paths=sorted(paths[pk].items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_PATHS],
+                step_times=[
+                    (node, histogram_percentile(hist, 0.5), sum(hist.values()))
+                    for node, hist in sorted(steps[pk].items())
+                ],
+            )
+        )
+    return result

@@ -294,3 +294,82 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{'ok' if self.ok else 'FAILED'} at {self.finished_at:%Y-%m-%d %H:%M}"
+
+
+# --- Dashboard aggregates (helpdesk.dashboard_tallies says what each row counts) ----------------
+
+
+class DashboardGroupSet(models.Model):
+    """One distinct set of directory groups an end user with tickets belongs to, written as
+    ``,3,7,`` (sorted ids between commas; ``,`` for none). The dashboard's team filter and the
+    viewer's administrative units pick the sets that meet their groups, so units may change
+    their groups without touching the tallies."""
+
+    members = models.CharField(max_length=2000, unique=True)
+
+    def __str__(self) -> str:
+        return self.members
+
+    @property
+    def group_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.members.split(",") if part)
+
+
+class DashboardTicketFacts(models.Model):
+    """What one ticket adds to the dashboard tallies, as last applied: its key (day opened,
+    complaint, group set, playbook versions of its sessions) and its tallies. A change to the
+    ticket subtracts these and adds the new ones, in the change's transaction."""
+
+    ticket = models.OneToOneField(
+        "helpdesk.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    day = models.IntegerField()
+    category = models.CharField(max_length=30)
+    groupset = models.ForeignKey(DashboardGroupSet, on_delete=models.PROTECT, related_name="+")
+    versions = models.CharField(max_length=400)
+    tallies = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"facts of ticket {self.ticket_id}"
+
+
+class DashboardTally(models.Model):
+    """A count over the tickets opened in one block of days: block ``block`` of level
+    ``level`` covers days ``block * 2**level`` to ``(block + 1) * 2**level - 1`` (days since
+    1970-01-01, UTC), so any date range is a handful of blocks. ``kind`` names the figure;
+    ``version`` is the playbook version for per-version figures (0 otherwise); ``bucket`` the
+    histogram bucket of a duration (0 otherwise); ``label`` the outcome, node, path, cause or
+    escalation reason, and ``digest`` its MD5 so the unique key stays short."""
+
+    level = models.SmallIntegerField()
+    block = models.IntegerField()
+    category = models.CharField(max_length=30)
+    groupset = models.ForeignKey(DashboardGroupSet, on_delete=models.PROTECT, related_name="+")
+    versions = models.CharField(max_length=400)
+    kind = models.CharField(max_length=16)
+    version = models.IntegerField()
+    bucket = models.SmallIntegerField()
+    digest = models.CharField(max_length=32)
+    label = models.TextField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "level",
+                    "block",
+                    "category",
+                    "groupset",
+                    "versions",
+                    "kind",
+                    "version",
+                    "bucket",
+                    "digest",
+                ],
+                name="dashboardtally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label} L{self.level}/{self.block}: {self.n}"

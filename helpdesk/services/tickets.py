@@ -5,7 +5,9 @@
 - locks the ticket row, refuses a stale edit (StaleTicket) and an illegal move
   (TicketError), changes the row and bumps ``version``;
 - appends exactly one event to the ticket's chain in the same transaction, so a failed
-  event write rolls the change back.
+  event write rolls the change back;
+- when the change can move a dashboard figure (opened, status, escalated, resolved), brings
+  the dashboard's aggregates in line in the same transaction (helpdesk.services.dashboard).
 """
 
 from datetime import datetime
@@ -44,6 +46,7 @@ from helpdesk.services.audit import (
     now,
     ticket_event_record,
 )
+from helpdesk.services.dashboard import dashboard_ticket_refresh
 
 
 class TicketError(Exception):
@@ -174,6 +177,7 @@ def ticket_open(
         ),
         occurred_at=moment,
     )
+    dashboard_ticket_refresh(ticket.pk)
     return ticket
 
 
@@ -265,6 +269,7 @@ def ticket_change_status(
         kind = EventKind.STATUS_CHANGED
         payload = StatusChangedPayload(from_status=current, to_status=status, note=note)
     ticket_event_record(ticket=locked, kind=kind, actor=actor, payload=payload, occurred_at=moment)
+    dashboard_ticket_refresh(locked.pk)
     return _sync(ticket, locked)
 
 
@@ -380,6 +385,7 @@ def _escalate(
         ),
         occurred_at=moment,
     )
+    dashboard_ticket_refresh(locked.pk)
     return locked
 
 
@@ -421,6 +427,7 @@ def ticket_resolve(
         ),
         occurred_at=moment,
     )
+    dashboard_ticket_refresh(locked.pk)
     return _sync(ticket, locked)
 
 

@@ -3,7 +3,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from enrollment import clock
@@ -14,9 +13,11 @@ from helpdesk.dashboard import (
     dashboard_version_analytics,
     percentile,
 )
+from helpdesk.dashboard_tallies import bucket_of
 from helpdesk.enums import Category, Channel, Outcome, RootCause, TicketStatus
 from helpdesk.roles import Role
 from helpdesk.scoping import scoped_group_ids
+from helpdesk.services.dashboard import dashboard_ticket_refresh
 from helpdesk.services.tickets import (
     ticket_change_status,
     ticket_escalate,
@@ -93,6 +94,8 @@ def walk(ticket, on, tech, nodes, *, status="abandoned", outcome="", minutes=(2,
             actor=tech,
             at=at,
         )
+    # Rows written by hand: what the sessions package does after each of its changes.
+    dashboard_ticket_refresh(ticket.pk)
     return session
 
 
@@ -189,14 +192,14 @@ def test_the_other_metrics(supervisor, technician, team):
     assert (metrics.tickets, metrics.resolved) == (5, 4)
     assert metrics.escalations == [("Tier 2, by a technician", 1)]
     assert metrics.root_causes == [(RootCause.CLOCK_SKEW, 1)]
-    # Resolution times 1 h, 2 h, 3 h and (opened, reopened, resolved) 5 h.
-    assert whole_seconds(metrics.time_to_resolve_p50) == timedelta(hours=2, minutes=30)
-    assert whole_seconds(metrics.time_to_resolve_p90) == timedelta(hours=4, minutes=24)
+    # Resolution times 1 h, 2 h, 3 h and (opened, reopened, resolved) 5 h; the aggregates
+    # read them from histogram buckets, within one bucket.
+    assert within_a_bucket(metrics.time_to_resolve_p50, timedelta(hours=2, minutes=30))
+    assert within_a_bucket(metrics.time_to_resolve_p90, timedelta(hours=4, minutes=24))
 
 
-def whole_seconds(value: timedelta) -> timedelta:
-    """The wall clock also moves (microseconds) while the test runs."""
-    return timedelta(seconds=round(value.total_seconds()))
+def within_a_bucket(value: timedelta, exact: timedelta) -> bool:
+    return abs(bucket_of(value) - bucket_of(exact)) <= 1
 
 
 def test_percentile_interpolates_like_percentile_cont():
@@ -213,14 +216,17 @@ def test_per_version_paths_outcomes_and_step_times(supervisor, last_week):
     assert analytics.paths[0] == (("ask_app", "check_app_version"), 2)
     times = {node: (spent, n) for node, spent, n in analytics.step_times}
     # ask_app: 2, 2, 4 and 2 minutes; check_app_version: 2 and 6 minutes.
-    assert times["ask_app"] == (timedelta(minutes=2), 4)
-    assert times["check_app_version"] == (timedelta(minutes=4), 2)
+    assert times["ask_app"][1] == 4
+    assert within_a_bucket(times["ask_app"][0], timedelta(minutes=2))
+    assert times["check_app_version"][1] == 2
+    assert within_a_bucket(times["check_app_version"][0], timedelta(minutes=4))
 
 
 def test_superseded_steps_are_not_the_last_step(supervisor, technician, team):
     ticket = case(technician, team["caller"])
     session = walk(ticket, version(), technician, ["ask_app", "check_push"])
     session.steps.filter(node="check_push").update(superseded_at=clock.now())
+    dashboard_ticket_refresh(ticket.pk)
     (analytics,) = dashboard_version_analytics(supervisor, DashboardQuery())
     assert analytics.drop_off == [("ask_app", 1)]
 
@@ -252,8 +258,9 @@ def test_cases_outside_the_viewers_units_are_not_counted(supervisor, owner, tech
 
 
 def _queries() -> int:
-    metrics = 3 if settings.USING_POSTGRES else 4  # percentile_cont, or the durations in Python
-    return metrics + 4
+    # Metrics: the group sets, the tallies. Per version: the group sets, the tallies, the
+    # versions. (The viewer's groups are cached on the staff member.)
+    return 2 + 3
 
 
 def test_query_count_does_not_grow_with_the_data(

@@ -13,6 +13,7 @@ from enrollment import clock
 from helpdesk.enums import EventKind
 from helpdesk.models import Staff, Ticket
 from helpdesk.services.audit import ticket_event_record
+from helpdesk.services.dashboard import dashboard_ticket_refresh
 from troubleshooting import engine, runner
 from troubleshooting.events import SessionEventPayload
 from troubleshooting.models import GuidedSession, PlaybookVersion, StepRecord
@@ -102,6 +103,8 @@ def session_event_record(
             **fields,
         ),
     )
+    # The dashboard's per-version figures read the session's rows: keep them in step.
+    dashboard_ticket_refresh(session.ticket_id)
 
 
 def session_steps(session: GuidedSession, *, current_only: bool = True) -> list[StepRecord]:
