@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from authsim.scenarios import ScenarioError, parse_scenario, read_scenario
 
@@ -249,3 +250,14 @@ def test_missing_file_is_reported(tmp_path: Path):
     with pytest.raises(ScenarioError) as caught:
         read_scenario(path)
     assert str(caught.value) == f"{path}: cannot read the file (No such file or directory)"
+
+
+def test_the_example_in_the_shipped_contract_loads():
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    scenario = parse_scenario(yaml.safe_load(example), source="docs/scenarios.md")
+    assert scenario.id == "ios-notifications-off"
+    for key in ("expected.root_causes", "expected.outcomes", "expected.own_method_fixable"):
+        assert f"`{key}`" in text
