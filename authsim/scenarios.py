@@ -30,7 +30,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -57,6 +56,7 @@ from authsim.vocab import (
     Stage,
     UserStatus,
 )
+from helpdesk.yaml_files import SCENARIO_MAX_BYTES, YamlFileError, read_yaml_file
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SCOPE = re.compile(r"^(global|application:.+|group:.+)$")
@@ -395,16 +395,9 @@ def read_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ScenarioError(f"{path}: {where}: expected valid YAML ({problem})") from None
+        data = read_yaml_file(path, max_bytes=SCENARIO_MAX_BYTES)
+    except YamlFileError as exc:
+        raise ScenarioError(str(exc)) from None
     return parse_scenario(data, source=str(path))
 
 

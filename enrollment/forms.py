@@ -8,6 +8,7 @@ arrived; that is why `reason` is not required here.
 from django import forms
 
 from enrollment.enums import ApprovalKind
+from helpdesk.form_fields import id_field
 
 
 class ReasonForm(forms.Form):
@@ -20,7 +21,7 @@ class BypassIssueForm(ReasonForm):
 
 
 class AuthenticatorForm(ReasonForm):
-    authenticator = forms.IntegerField(min_value=1)
+    authenticator = id_field()
 
 
 class ResyncForm(AuthenticatorForm):
@@ -29,11 +30,11 @@ class ResyncForm(AuthenticatorForm):
 
 
 class DeviceForm(ReasonForm):
-    device = forms.IntegerField(min_value=1)
+    device = id_field()
 
 
 class PushForm(forms.Form):
-    device = forms.IntegerField(min_value=1)
+    device = id_field()
 
 
 class CallbackForm(forms.Form):

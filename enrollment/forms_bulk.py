@@ -11,6 +11,7 @@ from enrollment.bulk import (
     filter_choices,
 )
 from enrollment.enums import BulkAction, EnrollmentStage
+from helpdesk.form_fields import BoundedDateField, id_field
 from helpdesk.models import Staff
 
 STAGE_CHOICES = [
@@ -37,11 +38,7 @@ class BulkFilterForm(forms.Form):
         empty_label="Any application",
         help_text="End users who may sign in to it (its permitted groups, if it has some).",
     )
-    invited_before = forms.DateField(
-        required=False,
-        label="First invited before",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    invited_before = BoundedDateField(required=False, label="First invited before")
     stage = forms.ChoiceField(choices=STAGE_CHOICES, required=False, label="Stage reached")
     link = forms.ChoiceField(choices=LINK_CHOICES, required=False, label="Enrollment link")
 
@@ -69,7 +66,7 @@ class BulkStartForm(BulkFilterForm):
     reason = forms.CharField(
         max_length=300, help_text="Recorded in the audit trail with every end user's result."
     )
-    confirmed_count = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    confirmed_count = id_field(min_value=0, widget=forms.HiddenInput)
     confirm = forms.BooleanField(
         label="I checked the list and the number of end users it reaches.",
         error_messages={"required": "Tick the box to confirm the number of end users."},

@@ -9,6 +9,7 @@ from django import forms
 from enrollment.enums import Enforcement, Method, Platform, PolicyScope
 from enrollment.models import Application, Group, Policy
 from enrollment.services.policy import LIMITS, PolicyInput, version_is_valid
+from helpdesk.form_fields import id_field
 
 INHERIT = ("", "Inherit")
 
@@ -235,7 +236,7 @@ class ExplainForm(forms.Form):
     """The explorer's query: a search for the end user, the chosen user, the application."""
 
     q = forms.CharField(max_length=100, required=False, label="Find an end user")
-    end_user = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    end_user = id_field(required=False, widget=forms.HiddenInput)
     application = forms.ModelChoiceField(
         queryset=Application.objects.all(),
         required=False,

@@ -13,6 +13,7 @@ from helpdesk.enums import (
     TicketStatus,
     Tier,
 )
+from helpdesk.form_fields import BoundedDateField, id_field
 from helpdesk.selectors import QUEUES, AuditQuery, QueueQuery
 
 
@@ -31,10 +32,12 @@ class QueueFilterForm(forms.Form):
         label="Search",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Number, user or subject"}),
     )
-    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    after = id_field(required=False, widget=forms.HiddenInput, label="Page position")
 
     def to_query(self) -> QueueQuery:
-        data = self.cleaned_data if self.is_valid() else {}
+        # An invalid field is dropped (and shown with its message); the valid ones still apply.
+        self.is_valid()
+        data = self.cleaned_data
         return QueueQuery(
             queue=data.get("queue") or "open",
             status=data.get("status") or "",
@@ -56,7 +59,7 @@ class TicketOpenForm(forms.Form):
 
 class _Versioned(forms.Form):
     # The ticket version the page was rendered from: a stale one is refused by the service.
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = id_field(widget=forms.HiddenInput)
 
 
 class TicketAssignForm(_Versioned):
@@ -98,14 +101,10 @@ class AuditFilterForm(forms.Form):
     actor = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Technician")
     end_user = forms.CharField(required=False, max_length=150, label="End user (username)")
     kind = forms.ChoiceField(choices=_blank(EventKind.choices, "Any action"), required=False)
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
-    )
-    ticket = forms.IntegerField(required=False, min_value=1, label="Ticket number")
-    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    date_from = BoundedDateField(required=False, label="From")
+    date_to = BoundedDateField(required=False, label="To")
+    ticket = id_field(required=False, label="Ticket number")
+    after = id_field(required=False, widget=forms.HiddenInput, label="Page position")
 
     def __init__(self, *args, actor_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,7 +114,9 @@ class AuditFilterForm(forms.Form):
         ]
 
     def to_query(self) -> AuditQuery:
-        data = self.cleaned_data if self.is_valid() else {}
+        # An invalid field is dropped (and shown with its message); the valid ones still apply.
+        self.is_valid()
+        data = self.cleaned_data
         return AuditQuery(
             actor=data.get("actor"),
             end_user=(data.get("end_user") or "").strip(),

@@ -70,3 +70,40 @@ def _resolve(path: str):
         return resolve(path)
     except Resolver404:
         return None
+
+
+class RejectNulCharactersMiddleware:
+    """Refuses any request whose address, query or form carries a NUL character, with a page
+    that says so (400), before a view sees it.
+
+    PostgreSQL cannot store or even compare text holding NUL (it raises an error mid-query),
+    and no person types one: it only arrives from a script or a pasted binary. Django's form
+    fields already refuse NUL; this also covers every value a view reads directly (search
+    boxes, wizard answers, hidden cursors) and every parameter name.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            from django.shortcuts import render
+
+            return render(request, "helpdesk/bad_input.html", status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path:
+            return True
+        sources = [request.GET]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            sources.append(request.POST)
+        for source in sources:
+            for key, values in source.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return True
+        return False

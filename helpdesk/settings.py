@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "helpdesk.middleware.SessionLifetimeMiddleware",
     "helpdesk.middleware.StaffMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication, so its refusal page shows the signed-in navigation.
+    "helpdesk.middleware.RejectNulCharactersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees authentication failures from every view before responding.
     "axes.middleware.AxesMiddleware",

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from helpdesk.yaml_files import PLAYBOOK_MAX_BYTES, YamlFileError, decode_yaml_bytes
 from troubleshooting.publishing import MAX_SOURCE_CHARS
 
 
@@ -29,13 +30,19 @@ class PublishForm(forms.Form):
             if not upload.name.endswith((".yaml", ".yml")):
                 self.add_error("upload", "Upload a .yaml or .yml file.")
                 return data
-            if upload.size > MAX_SOURCE_CHARS * 4:
-                self.add_error("upload", "The file is too large for a playbook.")
+            if upload.size > PLAYBOOK_MAX_BYTES:
+                self.add_error(
+                    "upload",
+                    f"The file is {upload.size:,} bytes; a playbook may be at most "
+                    f"{PLAYBOOK_MAX_BYTES:,} bytes.",
+                )
                 return data
             try:
-                data["source"] = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                self.add_error("upload", "The file is not UTF-8 text.")
+                data["source"] = decode_yaml_bytes(
+                    upload.read(), source=upload.name, max_bytes=PLAYBOOK_MAX_BYTES
+                )
+            except YamlFileError as exc:
+                self.add_error("upload", f"{exc.location}: {exc.message}")
                 return data
             data["source_file"] = upload.name.rsplit("/", 1)[-1]
         else:

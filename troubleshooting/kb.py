@@ -24,9 +24,12 @@ from pathlib import Path
 
 import markdown
 import nh3
-import yaml
+
+from helpdesk.yaml_files import YamlFileError, load_yaml_text, read_yaml_text
 
 KB_DIR = Path(__file__).resolve().parent / "kb"
+# An article file is a page of text; anything larger is a mistake.
+KB_MAX_BYTES = 200_000
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
@@ -88,16 +91,17 @@ def parse_article(path: Path) -> Article:
     if not SLUG_RE.match(slug):
         raise KbFileError(path, "", "the file name must be a slug (lowercase words and dashes)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KbFileError(path, "", f"cannot read the file: {exc}") from None
+        text = read_yaml_text(path, max_bytes=KB_MAX_BYTES)
+    except YamlFileError as exc:
+        raise KbFileError(path, "", exc.message) from None
     match = _FRONT_MATTER.match(text)
     if match is None:
         raise KbFileError(path, "", "expected front matter between --- lines at the top")
     try:
-        meta = yaml.safe_load(match["meta"])
-    except yaml.YAMLError as exc:
-        raise KbFileError(path, "", f"the front matter is not valid YAML: {exc}") from None
+        meta = load_yaml_text(match["meta"], source=str(path))
+    except YamlFileError as exc:
+        where = f"front matter, {exc.location}: " if exc.location else "front matter: "
+        raise KbFileError(path, "", where + exc.message) from None
     if not isinstance(meta, dict):
         raise KbFileError(path, "", "the front matter must be a mapping of title, summary, tags")
     for key in sorted(set(meta) - ALLOWED_KEYS):

@@ -35,13 +35,13 @@ Each finding names the file, the node and the problem. Rules, in the order they 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from helpdesk.yaml_files import PLAYBOOK_MAX_BYTES, YamlFileError, decode_yaml_bytes
 from troubleshooting import cel, conf, engine, kb
 from troubleshooting.actions import ACTIONS
 from troubleshooting.checks import registry as check_registry
@@ -182,9 +182,13 @@ def _read(path: FsPath) -> tuple[str, str]:
     sha256 of its bytes. Raises PlaybookFileError naming the file when it cannot be read."""
     try:
         data = path.read_bytes()
-        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise PlaybookFileError(str(path), [(None, "", f"cannot read the file: {exc}")]) from None
+    try:
+        text = decode_yaml_bytes(data, source=str(path), max_bytes=PLAYBOOK_MAX_BYTES)
+    except YamlFileError as exc:
+        where = f"{exc.location}: " if exc.location else ""
+        raise PlaybookFileError(str(path), [(None, "", where + exc.message)]) from None
     return text, hashlib.sha256(data).hexdigest()
 
 

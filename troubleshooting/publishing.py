@@ -45,6 +45,7 @@ from troubleshooting.services import SyncResult, playbook_sync_from_files, playb
 
 AUDIT_STREAM = "admin"
 # Uploaded playbooks are YAML text; a real one is a few tens of kilobytes.
+# Pasted text is counted in characters; a file on disk in bytes (helpdesk.yaml_files).
 MAX_SOURCE_CHARS = 200_000
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -41,6 +40,12 @@ from pydantic import (
     model_validator,
 )
 
+from helpdesk.yaml_files import (
+    PLAYBOOK_MAX_BYTES,
+    YamlFileError,
+    load_yaml_text,
+    read_yaml_text,
+)
 from troubleshooting.vocab import (
     ESCALATION_OUTCOMES,
     CallerAction,
@@ -263,17 +268,27 @@ def load_playbook(path: str | Path) -> PlaybookDefinition:
 
 
 def read_text(path: Path) -> str:
+    """The file's text (UTF-8, within the playbook size limit). Raises PlaybookFileError."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookFileError(str(path), [(None, "", f"cannot read the file: {exc}")]) from None
+        return read_yaml_text(path, max_bytes=PLAYBOOK_MAX_BYTES)
+    except YamlFileError as exc:
+        raise _file_error(str(path), exc) from None
 
 
 def parse_yaml(text: str, *, file: str) -> Any:
+    """Parses playbook YAML with the shared strict loader (helpdesk.yaml_files: no duplicate
+    keys, bounded nesting, no aliases). Raises PlaybookFileError naming the line and key."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PlaybookFileError(file, [(None, "", f"not valid YAML: {exc}")]) from None
+        return load_yaml_text(text, source=file)
+    except YamlFileError as exc:
+        raise _file_error(file, exc) from None
+
+
+def _file_error(file: str, exc: YamlFileError) -> PlaybookFileError:
+    # The key is part of the location here, so it is not repeated as the problem's key.
+    return PlaybookFileError(
+        file, [(None, "", f"{exc.location}: {exc.message}" if exc.location else exc.message)]
+    )
 
 
 def _problems(exc: ValidationError, data: dict) -> list[tuple[str | None, str, str]]:

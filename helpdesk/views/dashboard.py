@@ -25,6 +25,7 @@ from helpdesk.dashboard import (
     dashboard_version_choices,
 )
 from helpdesk.enums import Category, Outcome
+from helpdesk.form_fields import BoundedDateField
 from helpdesk.models import Staff
 from helpdesk.roles import Capability
 
@@ -33,12 +34,8 @@ DEFAULT_DAYS = 30
 
 
 class DashboardFilterForm(forms.Form):
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened from"
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened to"
-    )
+    date_from = BoundedDateField(required=False, label="Opened from")
+    date_to = BoundedDateField(required=False, label="Opened to")
     unit = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Team")
     complaint = forms.ChoiceField(
         choices=[("", "Any complaint"), *Category.choices], required=False

@@ -156,7 +156,7 @@ def test_a_file_that_does_not_parse_names_each_path_it_is_read_from(tmp_path):
     assert [(f.file, f.code) for f in second.findings] == [
         (str(tmp_path / "b" / "bad.yaml"), "schema")
     ]
-    assert "not valid YAML" in first.findings[0].message
+    assert "expected valid YAML" in first.findings[0].message
 
 
 def test_findings_follow_the_playbooks_a_subflow_may_name(tmp_path):

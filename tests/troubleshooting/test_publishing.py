@@ -92,7 +92,7 @@ def test_publish_refused_for_text_that_is_not_a_playbook(client_for, administrat
     response = client_for(administrator).post(PUBLISH_URL, {"source": "id: [unclosed\n"})
 
     assert response.status_code == 200
-    assert "not valid YAML" in response.content.decode()
+    assert "expected valid YAML" in response.content.decode()
     assert PlaybookVersion.objects.count() == 0
 
 

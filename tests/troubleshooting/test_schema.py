@@ -141,7 +141,7 @@ def test_load_playbook_bad_yaml_names_the_file(tmp_path):
         load_playbook(path)
 
     [line] = info.value.lines()
-    assert line.startswith(f"{path}: not valid YAML:")
+    assert line.startswith(f"{path}: line 2, column 1: expected valid YAML (")
 
 
 def test_load_playbook_top_level_list_is_rejected(tmp_path):
