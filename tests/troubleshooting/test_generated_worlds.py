@@ -13,7 +13,7 @@ import pytest
 
 from authsim.management.commands.generate_scenarios import write_worlds
 from authsim.scenarios import read_scenario
-from troubleshooting.management.commands.corpus_report import judge_world
+from troubleshooting.management.commands.corpus_report import CASE_SETTINGS, judge_world
 from troubleshooting.management.commands.simulate_case import simulate_file
 
 # Services commit and send after commit: run for real, as the command does. Each batch
@@ -36,7 +36,10 @@ def worlds(tmp_path_factory) -> dict[int, list]:
 
 
 @pytest.mark.parametrize(("faults", "start"), BATCHES, ids=lambda v: str(v))
-def test_generated_worlds_keep_the_invariants(worlds, faults, start):
+def test_generated_worlds_keep_the_invariants(worlds, faults, start, settings):
+    # Separate calls worked by one simulated technician, as corpus_report does.
+    for name, value in CASE_SETTINGS.items():
+        setattr(settings, name, value)
     broken = []
     for path in worlds[faults][start : start + BATCH]:
         scenario = read_scenario(path)
