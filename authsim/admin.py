@@ -1,7 +1,8 @@
 """The simulated service's own console in the admin (owners and administrators only).
 
 Provider state is editable: flipping the SMS provider to unhealthy here is how an
-administrator injects a provider fault without a scenario file. The service's records (auth
+administrator injects a provider fault without a scenario file (each save an
+"admin.record_changed" event). The service's records (auth
 log, pushes, deliveries, fraud reports) are read-only and limited to the staff member's
 administrative units, like every record about an end user.
 """
@@ -11,10 +12,11 @@ from django.http import HttpRequest
 
 from authsim.models import Attempt, Delivery, FraudReport, ProviderState, Push
 from enrollment.admin import EndUserScopedAdmin
+from helpdesk.admin_audit import AuditedAdmin
 
 
 @admin.register(ProviderState)
-class ProviderStateAdmin(admin.ModelAdmin):
+class ProviderStateAdmin(AuditedAdmin):
     list_display = [
         "__str__",
         "sms_configured",
@@ -37,15 +39,6 @@ class ProviderStateAdmin(admin.ModelAdmin):
 
 class ReadOnlyServiceRecordAdmin(EndUserScopedAdmin):
     list_select_related = ["end_user"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Attempt)

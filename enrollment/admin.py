@@ -2,7 +2,13 @@
 
 End-user records are limited to the staff member's administrative units here too, so an
 administrator bound to a unit cannot read other units' end users through the admin.
-Bypass codes are read-only: issuing and revoking them are guarded services.
+
+Whatever a guarded service owns is read-only here: end users (status, privileged flag,
+contacts of record, groups), devices, authenticators, enrollments and their links, bypass
+codes, identity verifications and policies. Unlocking a user, clearing "privileged" or
+replacing the number a callback will ring goes through the services, with their guards, a
+reason and an event. Groups (but not their privileged flag) and applications stay editable,
+each save an "admin.record_changed" event (helpdesk.admin_audit).
 """
 
 from django.contrib import admin
@@ -19,8 +25,10 @@ from enrollment.models import (
     Enrollment,
     EnrollmentLink,
     Group,
+    IdentityVerification,
     Policy,
 )
+from helpdesk.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from helpdesk.scoping import end_user_scope_q
 
 
@@ -28,8 +36,9 @@ def _visible_end_users(request: HttpRequest) -> QuerySet[EndUser]:
     return EndUser.objects.filter(end_user_scope_q(request.user)).values("pk")
 
 
-class EndUserScopedAdmin(admin.ModelAdmin):
-    """For records that belong to an end user: only those in the staff member's units."""
+class EndUserScopedAdmin(ReadOnlyAdmin):
+    """For records that belong to an end user: only those in the staff member's units, and
+    read-only (services own them)."""
 
     end_user_path = "end_user"
 
@@ -41,14 +50,16 @@ class EndUserScopedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(AuditedAdmin):
     list_display = ["name", "privileged", "description"]
     list_filter = ["privileged"]
     search_fields = ["name", "description"]
+    # Whether a group's members need a second approver is a guard, not a label.
+    readonly_fields = ["privileged"]
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(AuditedAdmin):
     list_display = ["name", "description"]
     search_fields = ["name"]
 
@@ -57,8 +68,17 @@ class DeviceInline(admin.TabularInline):
     model = Device
     extra = 0
     fields = ["name", "platform", "os_version", "app_version", "push_capable", "last_seen_at"]
-    readonly_fields = ["last_seen_at"]
+    readonly_fields = fields
     show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(EndUser)
@@ -73,7 +93,9 @@ class EndUserAdmin(EndUserScopedAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(ReadOnlyAdmin):
+    # Policies change on the policy pages (enrollment.services.policy: workability checks,
+    # a reason, an admin.policy_changed event).
     list_display = ["__str__", "scope", "priority", "mfa_enabled", "enforcement", "default_method"]
     list_filter = ["scope", "mfa_enabled", "enforcement"]
     list_select_related = ["application", "group"]
@@ -186,8 +208,10 @@ class BypassCodeAdmin(EndUserScopedAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+@admin.register(IdentityVerification)
+class IdentityVerificationAdmin(EndUserScopedAdmin):
+    list_display = ["ticket", "end_user", "method", "status", "requested_by", "created_at"]
+    list_filter = ["method", "status"]
+    list_select_related = ["end_user", "requested_by"]
+    search_fields = ["end_user__username"]

@@ -8,8 +8,9 @@ class HelpdeskConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        # The staff-change payload model, registered with the audit trail at start-up.
-        from helpdesk.services import staff  # noqa: F401
+        # The staff-change and admin-record payload models, registered with the audit trail
+        # at start-up.
+        from helpdesk.services import admin_records, staff  # noqa: F401
 
 
 class HelpdeskAdminConfig(admin_apps.AdminConfig):

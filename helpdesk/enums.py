@@ -178,3 +178,5 @@ class EventKind(models.TextChoices):
     STAFF_CHANGED = "admin.staff_changed", "Staff changed"
     BULK_ENROLLMENT = "admin.bulk_enrollment", "Bulk enrollment"
     PLAYBOOK_CHANGED = "admin.playbook_changed", "Playbook changed"
+    # A record changed through the Django admin (only what no guarded service owns).
+    RECORD_CHANGED = "admin.record_changed", "Record changed in the admin"

@@ -8,6 +8,7 @@ from django import forms
 from enrollment.models import Group
 from helpdesk.models import AdministrativeUnit, Staff
 from helpdesk.permissions import assignable_roles
+from helpdesk.roles import Role
 
 
 def _units_field() -> forms.ModelMultipleChoiceField:
@@ -30,7 +31,9 @@ class StaffCreateForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Staff, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = assignable_roles(actor)
+        # As StaffRoleForm: the service refuses (and records) a role above the actor's own.
+        self.fields["role"].choices = Role.choices
+        self.fields["role"].widget.choices = assignable_roles(actor)
 
 
 class StaffRoleForm(forms.Form):
@@ -38,7 +41,10 @@ class StaffRoleForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Staff, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = assignable_roles(actor)
+        # Any role parses, so that giving one above one's own reaches the service, which
+        # refuses it and records the attempt; the page offers only the assignable ones.
+        self.fields["role"].choices = Role.choices
+        self.fields["role"].widget.choices = assignable_roles(actor)
 
 
 class StaffUnitsForm(forms.Form):

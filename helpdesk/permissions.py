@@ -4,7 +4,9 @@ Capabilities come from helpdesk.roles; administrative-unit scope from helpdesk.s
 Views and services both call these, so a missing ``{% if %}`` never opens a door.
 """
 
-from helpdesk.models import Staff
+from collections.abc import Iterable
+
+from helpdesk.models import AdministrativeUnit, Staff
 from helpdesk.roles import RANK, Capability, Role
 from helpdesk.scoping import scoped_group_ids
 
@@ -54,14 +56,49 @@ def can_assign_role(actor: Staff, role: str) -> bool:
     return role in {value for value, _ in assignable_roles(actor)}
 
 
+def bound_unit_ids(staff: Staff) -> frozenset[int] | None:
+    """The administrative units `staff` is bound to, or None when unrestricted (an owner,
+    or bound to no unit). Cached on the object for the request."""
+    if staff.role == Role.OWNER:
+        return None
+    cached = getattr(staff, "_bound_unit_ids", False)
+    if cached is not False:
+        return cached
+    ids = frozenset(AdministrativeUnit.objects.filter(staff=staff).values_list("pk", flat=True))
+    staff._bound_unit_ids = ids or None
+    return staff._bound_unit_ids
+
+
+def units_within_reach(actor: Staff, units: Iterable[AdministrativeUnit]) -> bool:
+    """Whether `actor` may bind someone to exactly `units`: anyone unrestricted may; a
+    unit-bound actor only to one or more of their own units (never to none, which would
+    leave that person unrestricted)."""
+    bound = bound_unit_ids(actor)
+    if bound is None:
+        return True
+    ids = {unit.pk for unit in units}
+    return bool(ids) and ids <= bound
+
+
+def groups_within_reach(actor: Staff, group_ids: Iterable[int]) -> bool:
+    """Whether `actor` may put these groups in a unit: a unit-bound actor only groups of
+    their own units, so nobody widens their own (or anyone's) reach."""
+    scope = scoped_group_ids(actor)
+    return scope is None or set(group_ids) <= scope
+
+
 def can_manage_staff_member(actor: Staff, target: Staff | None) -> bool:
     """Whether `actor` may change `target` (None: a staff member yet to be created).
 
-    Nobody but an owner changes themselves or anyone at or above their own rank."""
+    Nobody but an owner changes themselves or anyone at or above their own rank, and a
+    unit-bound actor changes only staff bound within their own units. Reads `target`'s
+    units through `administrative_units.all()` (prefetch it for lists)."""
     if actor.has_capability(Capability.MANAGE_ADMINISTRATORS):
         return True
     if not actor.has_capability(Capability.MANAGE_STAFF):
         return False
     if target is None:
         return True
-    return target.pk != actor.pk and RANK[target.role] > RANK[actor.role]
+    if target.pk == actor.pk or RANK[target.role] <= RANK[actor.role]:
+        return False
+    return units_within_reach(actor, target.administrative_units.all())

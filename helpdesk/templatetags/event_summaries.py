@@ -477,7 +477,32 @@ def _staff(p: Payload, _end_user: str) -> str:
             return f"Changed administrative unit {target}" + (
                 f": {'; '.join(parts)}" if parts else ""
             )
+        case "refused":
+            what = _STAFF_ATTEMPT.get(p.get("attempted", ""), "a change")
+            return f"Refused {what} of {target or 'a new account'}: {_text(p.get('refusal'))}"
     raise ValueError(action)
+
+
+_STAFF_ATTEMPT = {
+    "created": "creating the staff account",
+    "role_changed": "changing the role",
+    "units_changed": "changing the administrative units",
+    "deactivated": "deactivating the staff account",
+    "unit_created": "creating the administrative unit",
+    "unit_updated": "changing the administrative unit",
+}
+
+
+def _record_changed(p: Payload, _end_user: str) -> str:
+    changes: Mapping[str, Mapping[str, Any]] = p.get("changes") or {}
+    parts = [
+        f"{name} {_text((values or {}).get('old'))} → {_text((values or {}).get('new'))}"
+        for name, values in sorted(changes.items())
+    ]
+    verb = "Added" if p["action"] == "added" else "Changed"
+    return f"{verb} {p['model']} “{p['object']}” in the admin" + (
+        f": {'; '.join(parts)}" if parts else ""
+    )
 
 
 def _bulk(p: Payload, _end_user: str) -> str:
@@ -533,6 +558,7 @@ SUMMARIES: dict[str, Summarizer] = {
     EventKind.STAFF_CHANGED: _staff,
     EventKind.BULK_ENROLLMENT: _bulk,
     EventKind.PLAYBOOK_CHANGED: _playbook,
+    EventKind.RECORD_CHANGED: _record_changed,
 }
 
 

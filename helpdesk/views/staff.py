@@ -3,8 +3,9 @@
 Plain forms: a POST redirects back (PRG) or re-renders with status 200 and its errors. The
 one exception is creating a staff member: that response is the only place the temporary
 password is ever shown, so it is rendered directly and marked no-store. A rule the actor
-breaks (their own role, someone at or above their rank, the last owner) is a 403 from the
-service, checked again here before anything is offered.
+breaks (their own role, someone at or above their rank or outside their units, units or
+groups beyond their own, the last owner) is a 403 from the service, which records the
+refusal on the admin stream; the pages offer only what the rules allow.
 """
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk.forms_staff import StaffCreateForm, StaffRoleForm, StaffUnitsForm, UnitForm
 from helpdesk.models import AdministrativeUnit, Staff
-from helpdesk.permissions import assignable_roles, can_manage_staff_member
+from helpdesk.permissions import assignable_roles, bound_unit_ids, can_manage_staff_member
 from helpdesk.roles import Capability, Role
 from helpdesk.services import staff as staff_services
 
@@ -39,6 +40,14 @@ def _apply_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def _apply_refusal(form, refusal: "staff_services.StaffRuleRefused") -> None:
+    """A refusal about what the form asked for (a role, units, groups) comes back as that
+    field's error; one about the target itself stays a 403."""
+    if refusal.field is None or refusal.field not in form.fields:
+        raise refusal
+    form.add_error(refusal.field, str(refusal))
+
+
 @dataclass(frozen=True, slots=True)
 class StaffRow:
     staff: Staff
@@ -51,6 +60,7 @@ class StaffRow:
 @login_required
 def staff_list(request: HttpRequest) -> HttpResponse:
     _require(request.user)
+    bound_unit_ids(request.user)  # read once here, whatever the rows (the rule reads it)
     people = Staff.objects.prefetch_related(
         Prefetch("administrative_units", queryset=AdministrativeUnit.objects.order_by("name"))
     ).order_by("-is_active", "username")
@@ -85,6 +95,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as error:
             _apply_errors(form, error)
+        except staff_services.StaffRuleRefused as refusal:
+            _apply_refusal(form, refusal)
         else:
             response = render(request, "helpdesk/staff/created.html", {"created": created})
             add_never_cache_headers(response)  # the password must not linger in a cache
@@ -143,18 +155,22 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request.user)
     target = _target(pk)
-    if target.pk == request.user.pk or not can_manage_staff_member(request.user, target):
-        raise PermissionDenied
+    # The service refuses (and records the refusal of) oneself and anyone at or above
+    # one's rank or outside one's units, whatever the form says.
     form = StaffRoleForm(request.POST, actor=request.user)
     if form.is_valid():
-        changed = staff_services.staff_change_role(
-            actor=request.user, target=target, role=form.cleaned_data["role"]
-        )
-        if changed:
-            messages.success(request, f"{target.username} is now {Role(target.role).label}.")
+        try:
+            changed = staff_services.staff_change_role(
+                actor=request.user, target=target, role=form.cleaned_data["role"]
+            )
+        except staff_services.StaffRuleRefused as refusal:
+            _apply_refusal(form, refusal)
         else:
-            messages.info(request, "The role is unchanged.")
-        return redirect("helpdesk:staff-detail", pk=target.pk)
+            if changed:
+                messages.success(request, f"{target.username} is now {Role(target.role).label}.")
+            else:
+                messages.info(request, "The role is unchanged.")
+            return redirect("helpdesk:staff-detail", pk=target.pk)
     context = _detail_context(request, target, role_form=form)
     return render(request, "helpdesk/staff/detail.html", context)
 
@@ -164,18 +180,20 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_units(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request.user)
     target = _target(pk)
-    if not can_manage_staff_member(request.user, target):
-        raise PermissionDenied
     form = StaffUnitsForm(request.POST)
     if form.is_valid():
-        changed = staff_services.staff_set_units(
-            actor=request.user, target=target, units=list(form.cleaned_data["units"])
-        )
-        if changed:
-            messages.success(request, "Units saved.")
+        try:
+            changed = staff_services.staff_set_units(
+                actor=request.user, target=target, units=list(form.cleaned_data["units"])
+            )
+        except staff_services.StaffRuleRefused as refusal:
+            _apply_refusal(form, refusal)
         else:
-            messages.info(request, "The units are unchanged.")
-        return redirect("helpdesk:staff-detail", pk=target.pk)
+            if changed:
+                messages.success(request, "Units saved.")
+            else:
+                messages.info(request, "The units are unchanged.")
+            return redirect("helpdesk:staff-detail", pk=target.pk)
     context = _detail_context(request, target, units_form=form)
     return render(request, "helpdesk/staff/detail.html", context)
 
@@ -217,6 +235,8 @@ def unit_create(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as error:
             _apply_errors(form, error)
+        except staff_services.StaffRuleRefused as refusal:
+            _apply_refusal(form, refusal)
         else:
             messages.success(request, f"Unit {unit.name} created.")
             return redirect("helpdesk:unit-list")
@@ -244,6 +264,8 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             _apply_errors(form, error)
+        except staff_services.StaffRuleRefused as refusal:
+            _apply_refusal(form, refusal)
         else:
             if changed:
                 messages.success(request, "Unit saved.")

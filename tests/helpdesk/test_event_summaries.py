@@ -160,6 +160,14 @@ SAMPLES: dict[str, dict] = {
         "done": 38,
         "failed": 2,
     },
+    EventKind.RECORD_CHANGED: {
+        "action": "changed",
+        "model": "enrollment.Application",
+        "object_id": "4",
+        "object": "VPN",
+        "by": "olive.owner",
+        "changes": {"description": {"old": "", "new": "Remote access"}},
+    },
     EventKind.PLAYBOOK_CHANGED: {
         "action": "published",
         "playbook": "missing_prompt",

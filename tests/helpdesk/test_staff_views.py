@@ -37,7 +37,7 @@ def test_created_staff_signs_in_with_the_temporary_password_and_must_enroll_totp
 
 def test_create_form_offers_only_assignable_roles(client_for, administrator):
     response = client_for(administrator).get(_url("staff-create"))
-    choices = [value for value, _ in response.context["form"].fields["role"].choices]
+    choices = [value for value, _ in response.context["form"].fields["role"].widget.choices]
     assert choices == ["user_manager", "helpdesk", "supervisor", "read_only"]
 
 
@@ -49,6 +49,12 @@ def test_administrator_posting_an_administrator_role_gets_a_field_error(client_f
     assert list(response.context["form"].errors) == ["role"]
     assert 'value="sneaky"' in response.content.decode()
     assert not Staff.objects.filter(username="sneaky").exists()
+    refused = TicketEvent.objects.get(kind="admin.staff_changed").payload
+    assert (refused["action"], refused["attempted"], refused["target"]) == (
+        "refused",
+        "created",
+        "sneaky",
+    )
 
 
 def test_taken_username_rerenders_with_the_error(client_for, administrator):
@@ -79,6 +85,12 @@ def test_raising_to_own_rank_over_http_is_a_field_error(client_for, administrato
     assert list(response.context["role_form"].errors) == ["role"]
     tech.refresh_from_db()
     assert tech.role == "helpdesk"
+    refused = TicketEvent.objects.get(kind="admin.staff_changed").payload
+    assert (refused["action"], refused["attempted"], refused["changes"]) == (
+        "refused",
+        "role_changed",
+        {"role": {"old": "helpdesk", "new": "administrator"}},
+    )
 
 
 def test_own_role_change_over_http_is_forbidden(client_for, administrator, owner):
@@ -141,12 +153,13 @@ def test_staff_list_query_count_is_the_same_for_one_and_several(
 ):
     client = client_for(administrator)
     client.get(_url("staff-list"))
-    with django_assert_num_queries(8):
+    # … and the actor's own units, once, for the rule of whom they may change.
+    with django_assert_num_queries(9):
         client.get(_url("staff-list"))
     unit = AdministrativeUnitFactory(name="EMEA")
     for n in range(4):
         unit.staff.add(StaffFactory(username=f"s{n}", role="helpdesk"))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(_url("staff-list"))
     assert len(response.context["rows"]) == 5
 

@@ -194,16 +194,40 @@ ENTRIES += [
 _STAFF_MANAGERS = roles("owner", "administrator")
 
 
+def _personas_unit(world):
+    """The unit every persona is bound to (a unit-bound administrator reaches only it)."""
+    from helpdesk.models import AdministrativeUnit
+
+    return AdministrativeUnit.objects.get(name="Matrix unit")
+
+
 def _staff_target(world):
+    """A technician bound to the personas' unit, so a unit-bound administrator may
+    change them."""
     from tests.factories import StaffFactory
 
-    return {"pk": StaffFactory(username="matrix-target", role="helpdesk").pk}
+    target = StaffFactory(username="matrix-target", role="helpdesk")
+    target.administrative_units.add(_personas_unit(world))
+    return {"pk": target.pk}
+
+
+def _second_unit(world):
+    """A second unit over the personas' group, the personas bound to it too."""
+    from tests.factories import AdministrativeUnitFactory
+
+    return AdministrativeUnitFactory(
+        name="Matrix second unit",
+        groups=[world.in_scope_group],
+        staff=list(world.personas.values()),
+    )
 
 
 def _matrix_unit(world):
     from tests.factories import AdministrativeUnitFactory
 
-    return {"pk": AdministrativeUnitFactory(name="Matrix edit unit").pk}
+    return {
+        "pk": AdministrativeUnitFactory(name="Matrix edit unit", groups=[world.in_scope_group]).pk
+    }
 
 
 def _last_staff_event_by(action):
@@ -229,7 +253,11 @@ ENTRIES += [
         "helpdesk:staff-create",
         _STAFF_MANAGERS,
         method="post",
-        data=lambda w: {"username": "matrix-new", "role": "helpdesk"},
+        data=lambda w: {
+            "username": "matrix-new",
+            "role": "helpdesk",
+            "units": [_personas_unit(w).pk],
+        },
         check=_shows_temporary_password,
     ),
     Entry("helpdesk:staff-detail", _STAFF_MANAGERS, kwargs=_staff_target),
@@ -247,7 +275,7 @@ ENTRIES += [
         _STAFF_MANAGERS,
         method="post",
         kwargs=_staff_target,
-        data=lambda w: {"units": [_matrix_unit(w)["pk"]]},
+        data=lambda w: {"units": [_personas_unit(w).pk, _second_unit(w).pk]},
         ok_status=(302,),
         check=_last_staff_event_by("units_changed"),
     ),
