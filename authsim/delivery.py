@@ -42,6 +42,7 @@ from authsim.models import (
 )
 from enrollment import clock
 from enrollment.models import EndUser
+from helpdesk.outbox import enqueue
 
 # E.164: a plus, a country code that does not start with 0, 8 to 15 digits in all.
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
@@ -93,7 +94,10 @@ def queue_message(
     )
     from authsim.tasks import deliver_message
 
-    transaction.on_commit(lambda: deliver_message.delay(delivery_id=delivery.pk))
+    end_user_id = end_user.pk
+    transaction.on_commit(
+        lambda: enqueue(deliver_message, end_user_id=end_user_id, delivery_id=delivery.pk)
+    )
     return delivery
 
 
@@ -111,7 +115,9 @@ def queue_push(push: Push) -> Delivery:
     )
     from authsim.tasks import deliver_push
 
-    transaction.on_commit(lambda: deliver_push.delay(push_id=push.pk))
+    transaction.on_commit(
+        lambda: enqueue(deliver_push, end_user_id=push.end_user_id, push_id=push.pk)
+    )
     return delivery
 
 

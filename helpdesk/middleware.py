@@ -42,7 +42,7 @@ class StaffMFAMiddleware:
     """Keeps a signed-in staff member who has not passed their TOTP step out of everything
     but that step (and signing out)."""
 
-    ALLOWED_NAMES = {"login-verify", "login-enroll", "logout", "healthz"}
+    ALLOWED_NAMES = {"login-verify", "login-enroll", "logout", "healthz", "readyz"}
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -373,3 +373,39 @@ class DashboardTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label} L{self.level}/{self.block}: {self.n}"
+
+
+class TaskOutbox(models.Model):
+    """A task that could not be handed to the broker (Redis down), kept until it is sent.
+
+    helpdesk.outbox writes a row when enqueueing fails and sends pending rows from the beat
+    job ``send_task_outbox`` and after the next enqueue that succeeds, so nothing a page asked
+    for is lost while the broker is away. ``end_user`` lets the ticket page tell the technician
+    that a notification about that end user is delayed.
+    """
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    end_user = models.ForeignKey(
+        "enrollment.EndUser", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx"
+            ),
+            models.Index(
+                fields=["end_user"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_pending_user_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {'sent' if self.sent_at else 'pending'}"

@@ -140,8 +140,11 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Misses instead of failing while Redis is down (helpdesk/cache.py).
+            "BACKEND": "helpdesk.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            # Fail fast: a page waits at most this long on an unreachable Redis.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -159,9 +162,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Enqueueing must not hold a page for long when the broker is down: one quick try, then the
+# task goes to the outbox table (helpdesk/outbox.py) and is sent when the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BEAT_SCHEDULE: dict = {
     # Every minute: escalate open tickets whose SLA deadline has passed (idempotent).
     "escalate-overdue-tickets": {"task": "helpdesk.tasks.escalate_overdue_tickets", "schedule": 60},
+    # Every minute: send the tasks that could not be enqueued while the broker was down.
+    "send-task-outbox": {"task": "helpdesk.tasks.send_task_outbox", "schedule": 60},
     # Nightly: walk every audit chain and record the result for the audit review page.
     "verify-audit-chains": {"task": "helpdesk.tasks.verify_audit_chains", "schedule": 86400},
     # Every minute: take end users whose bypass codes have all expired out of bypass status.
@@ -222,7 +231,7 @@ SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # The preload directive only takes effect once the domain is submitted to browsers' lists.

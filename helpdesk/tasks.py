@@ -17,3 +17,11 @@ def escalate_overdue_tickets() -> int:
 def verify_audit_chains() -> bool:
     """Walks every audit chain and records the result for the audit review page."""
     return audit_verification_run().ok
+
+
+@shared_task(ignore_result=True)
+def send_task_outbox() -> int:
+    """Sends the tasks kept in the outbox while the broker was unreachable. Idempotent."""
+    from helpdesk.outbox import outbox_send
+
+    return outbox_send()

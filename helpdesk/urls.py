@@ -38,6 +38,7 @@ helpdesk_patterns = [
 urlpatterns = [
     path("", include((helpdesk_patterns, "helpdesk"))),
     path("healthz", home.healthz, name="healthz"),
+    path("readyz", home.readyz, name="readyz"),
     path("directory/", include("enrollment.urls")),
     path("sim/", include("authsim.urls")),
     path("guide/", include("troubleshooting.urls")),

@@ -32,6 +32,7 @@ from enrollment.services.links import (
 )
 from helpdesk.enums import EventKind
 from helpdesk.models import AuditChainHead, Staff
+from helpdesk.outbox import enqueue_on_commit
 from helpdesk.roles import Capability
 from helpdesk.services.audit import Payload, audit_event_record, register_payload
 
@@ -157,7 +158,7 @@ def bulk_job_start(
     from enrollment.tasks import bulk_job_run
 
     job_id = job.pk
-    transaction.on_commit(lambda: bulk_job_run.delay(job_id=job_id))
+    enqueue_on_commit(bulk_job_run, job_id=job_id)
     return job
 
 
@@ -178,7 +179,7 @@ def bulk_job_resume(*, actor: Staff, job: BulkJob) -> bool:
     from enrollment.tasks import bulk_job_run
 
     job_id = job.pk
-    transaction.on_commit(lambda: bulk_job_run.delay(job_id=job_id))
+    enqueue_on_commit(bulk_job_run, job_id=job_id)
     return True
 
 

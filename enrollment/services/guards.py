@@ -441,7 +441,7 @@ def guarded_run[T](
             if ctx.notify:
                 from enrollment.services.notify import end_user_notify_on_commit
 
-                end_user_notify_on_commit(event_id=event.pk)
+                end_user_notify_on_commit(event_id=event.pk, end_user_id=event.end_user_id)
             return outcome
     except RecoveryRefused as refusal:
         if not refusal.results:

@@ -7,20 +7,21 @@ runs and never carries a code or any other secret.
 """
 
 from django.core.cache import cache
-from django.db import transaction
 
 from enrollment.mfa import get_mfa_service
 from enrollment.models import EndUser
 from helpdesk.enums import EventKind
 from helpdesk.models import TicketEvent
+from helpdesk.outbox import enqueue_on_commit
 
 
-def end_user_notify_on_commit(*, event_id: int) -> None:
+def end_user_notify_on_commit(*, event_id: int, end_user_id: int | None = None) -> None:
     """Enqueues the notification task for a recorded action once the surrounding
     transaction commits (the event id is all the task needs)."""
     from enrollment.tasks import notify_end_user_of_recovery
 
-    transaction.on_commit(lambda: notify_end_user_of_recovery.delay(event_id=event_id))
+    # Kept in the outbox (and shown on the ticket as delayed) while the broker is down.
+    enqueue_on_commit(notify_end_user_of_recovery, end_user_id=end_user_id, event_id=event_id)
 
 
 def recovery_notice(*, end_user: EndUser, ticket_id: int, action: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.enums import EventKind
 from helpdesk.forms_tickets import AuditFilterForm
 from helpdesk.models import AuditVerification, Staff
+from helpdesk.outbox import enqueue
 from helpdesk.roles import Capability
 from helpdesk.selectors import (
     audit_actor_choices,
@@ -125,6 +126,6 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
 def audit_verify(request: HttpRequest) -> HttpResponse:
     """Queues a full chain verification (runs in-process without a broker)."""
     _require_reviewer(request.user)
-    verify_audit_chains.delay()
+    enqueue(verify_audit_chains)
     messages.success(request, "Chain verification started; the result shows here when done.")
     return redirect("helpdesk:audit-review")

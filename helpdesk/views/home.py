@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -58,3 +59,58 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:  # any database failure means unhealthy
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database failure means not ready
+        return "down"
+    return "ok"
+
+
+def _check_redis() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError):
+        return "down"
+    return "ok"
+
+
+def _check_broker() -> str:
+    from helpdesk.celery import app
+
+    if app.conf.task_always_eager or not app.conf.broker_url:
+        return "in-process"
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+    except Exception:  # kombu wraps every transport failure differently
+        return "down"
+    return "ok"
+
+
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the database, Redis (cache) and the broker, each reported on its own.
+
+    503 when the database is down (nothing works). Redis or the broker being down answers 200
+    with "degraded": pages keep working (the cache misses, tasks wait in the outbox), but an
+    operator should know. /healthz stays the plain liveness check."""
+    checks = {"database": _check_database(), "redis": _check_redis(), "broker": _check_broker()}
+    if checks["database"] != "ok":
+        status = "down"
+    elif "down" in checks.values():
+        status = "degraded"
+    else:
+        status = "ok"
+    return JsonResponse({"status": status, **checks}, status=503 if status == "down" else 200)

@@ -39,6 +39,7 @@ from helpdesk.forms_tickets import (
     TicketStatusForm,
 )
 from helpdesk.models import Staff, Ticket, TicketEvent
+from helpdesk.outbox import delayed_count_for
 from helpdesk.roles import Capability
 from helpdesk.selectors import (
     QUEUES,
@@ -239,6 +240,8 @@ def _main_context(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "timeline": _timeline(events),
         "can_work": can_work,
         "action_error": "",
+        # Notifications (push, SMS, email notices) waiting for the broker to come back.
+        "delayed_notifications": delayed_count_for(ticket.end_user_id),
     }
     if can_work:
         # Plain choice lists, rendered by hand in the template: Django's widget templates

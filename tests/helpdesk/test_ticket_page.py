@@ -161,9 +161,10 @@ def test_read_only_staff_see_no_actions(client_for, auditor, technician, ticket)
 
 
 # Session, staff, OTP device, the ticket, the end user's group ids, the viewer's unit groups,
-# its events; the assignee menu (one query, on a cold cache); then the session save
-# (savepoint, update, release). The MFA picture is its own request (below).
-DETAIL_QUERIES = 11
+# its events; the assignee menu (one query, on a cold cache); the notifications waiting in the
+# outbox for this end user; then the session save (savepoint, update, release). The MFA picture
+# is its own request (below).
+DETAIL_QUERIES = 12
 
 
 @pytest.mark.parametrize("extra_events", [0, 2, 6])

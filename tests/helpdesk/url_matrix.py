@@ -24,6 +24,7 @@ ENTRIES = [
     Entry("helpdesk:login-enroll", ANY_STAFF, ok_status=(302,), check=_redirects_home),
     Entry("helpdesk:logout", ANY_STAFF, method="post", ok_status=(302,), check=_signed_out),
     Entry("healthz", PUBLIC),
+    Entry("readyz", PUBLIC),
     Entry(
         "admin:index",
         roles("owner", "administrator"),
