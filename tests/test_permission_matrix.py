@@ -131,6 +131,7 @@ def test_public_entries_are_only_sign_in_and_health():
     assert sorted(e.url_name for e in ENTRIES if e.allowed == PUBLIC) == [
         "healthz",
         "helpdesk:login",
+        "readyz",
     ]
 
 
