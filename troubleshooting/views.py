@@ -31,8 +31,8 @@ from helpdesk.roles import Capability
 from troubleshooting import engine, kb
 from troubleshooting.actions import ACTIONS
 from troubleshooting.models import GuidedSession
-from troubleshooting.schema import ActionNode, QuestionNode
-from troubleshooting.selectors import session_latest_for_ticket
+from troubleshooting.schema import ActionNode, PlaybookDefinition, QuestionNode
+from troubleshooting.selectors import playbook_definition, session_latest_for_ticket
 from troubleshooting.sessions import (
     InputError,
     SessionError,
@@ -94,8 +94,10 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
         steps = list(
             session.steps.select_related("actor", "version__playbook").order_by("sequence")
         )
+        definitions = {frame.version.pk: definition}
         for step in steps:
             step.readable = readable_evidence(step.evidence)
+            step.check_id = _check_of(step, session, definitions)
         current = [s for s in steps if s.superseded_at is None]
         node = definition.node(state.node)
         context.update(
@@ -132,6 +134,18 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             )
     context.update(extra)
     return context
+
+
+def _check_of(step, session: GuidedSession, definitions: dict[int, PlaybookDefinition]) -> str:
+    """The check a check step ran (its finding reads by check and outcome); a step inside
+    a subflow belongs to the version that subflow pinned."""
+    if step.kind != "check":
+        return ""
+    version_id = step.version_id or session.version_id
+    if version_id not in definitions:
+        definitions[version_id] = playbook_definition(step.version or session.version)
+    node = definitions[version_id].node_map().get(step.node)
+    return getattr(node, "check", "") or ""
 
 
 # --- Evidence, readably ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from enrollment.labels import say
 from enrollment.mfa import get_mfa_service
 from helpdesk.enums import EventKind, TicketStatus
 from helpdesk.models import TicketEvent
@@ -52,13 +53,15 @@ def test_mfa_picture_shows_directory_and_service_facts(client_for, technician, e
 
     log = get_mfa_service().auth_log(end_user_id=end_user.pk)
     assert [entry.reason for entry in log] == [attempt.reason]
-    assert f"<td>{attempt.reason}</td>" in html
+    # In plain words, never the service's reason code.
+    assert f"<td>{say('auth_reason', attempt.reason)}</td>" in html
+    assert f"<td>{attempt.reason}</td>" not in html
     assert "Dana&#x27;s iPhone" in html
     assert "Dana push" in html
     # The effective policy says where each setting came from.
-    assert '<td>mfa_enabled</td><td>yes</td><td class="why">default</td>' in html
+    assert '<td>MFA enabled</td><td>yes</td><td class="why">default</td>' in html
     methods = "push, totp, sms, voice, email, hotp_token, webauthn, backup_codes"
-    assert f"<td>allowed_methods</td><td>{methods}</td>" in html
+    assert f"<td>Allowed methods</td><td>{methods}</td>" in html
     # Without htmx it is a page of its own, linking back to the ticket.
     assert "<html" in html
     assert f'<a href="{url(ticket)}">' in html
@@ -203,7 +206,7 @@ def test_mfa_picture_query_count_is_constant(
         response = client.get(url(ticket, "helpdesk:ticket-mfa-picture"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count("<tr><td>Phone ") == rows
+    assert html.count("<li><strong>Phone ") == rows
     assert html.count("Not me ") == rows
 
 

@@ -192,3 +192,53 @@ def test_supervisor_identity_then_a_bypass_code_shown_once_and_verified(client_f
     )
     identity = session.steps.get(node="identity_disabled")
     assert (identity.branch, identity.facts) == ("verified", {"identity_verified_by": "supervisor"})
+
+
+def test_the_card_comes_first_focused_with_one_line_findings_after_it(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+
+    body = client.get(page(ticket)).content.decode()
+
+    card = body.index('id="guide-card"')
+    findings = body.index("What the checks found")
+    path = body.index("Path so far")
+    assert card < findings < path
+    # The card's title takes the focus when the card is swapped in (htmx honours autofocus).
+    assert 'id="guide-card-title" tabindex="-1" autofocus' in body
+    # One line per check, in words; the evidence folded under it.
+    assert (
+        '<summary><span class="guide-finding-check">Directory status:</span> Account active'
+        "</summary>"
+    ) in body
+    # The slot the diagnosis engine's reasoning fills.
+    assert "Suspected causes and why" not in body
+    assert body.count('class="guide-finding"') == len(
+        re.findall(r'<li class="guide-finding">', body)
+    )
+
+
+def test_an_instruction_names_the_caller_action_in_words(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    html = render_to_string(
+        "troubleshooting/_session_card.html",
+        {
+            "session": session,
+            "ticket": ticket,
+            "node": type(
+                "Node",
+                (),
+                {
+                    "id": "n",
+                    "kind": "instruct",
+                    "title": "Allow the camera",
+                    "caller_action": "grant_camera_permission",
+                    "prompt": "",
+                },
+            )(),
+        },
+    )
+    assert "Ask the caller to: <strong>allow the authenticator app to use the camera" in html
+    assert "grant_camera_permission" not in html.replace('data-node="n"', "")
