@@ -20,6 +20,11 @@ urlpatterns = [
     path("identity/<int:pk>/", views.identity_status, name="identity-status"),
     path("tickets/<int:ticket_pk>/approvals/", views.approval_request, name="approval-request"),
     path(
+        "tickets/<int:ticket_pk>/bypass-codes/given/",
+        views.bypass_handed_over,
+        name="bypass-handed-over",
+    ),
+    path(
         "tickets/<int:ticket_pk>/escalate-security/",
         views.escalate_security,
         name="escalate-security",

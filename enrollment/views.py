@@ -32,6 +32,7 @@ from enrollment.enums import (
     VerificationMethod,
     VerificationStatus,
 )
+from enrollment.labels import say
 from enrollment.models import ApprovalRequest, BypassCode, IdentityVerification
 from enrollment.permissions import can_perform_recovery, can_verify_identity
 from enrollment.services.approvals import approval_contexts
@@ -122,6 +123,8 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
         "result": "",
         "refusal": None,
         "bypass": None,
+        "acted": "",
+        "kept": {},
     }
     context.update(extra)
     return context
@@ -141,9 +144,9 @@ def _render_panel(
     return response
 
 
-def _done(request: HttpRequest, ticket: Ticket, message: str) -> HttpResponse:
+def _done(request: HttpRequest, ticket: Ticket, message: str, acted: str = "") -> HttpResponse:
     if _wants_partial(request):
-        return _render_panel(request, ticket, changed=True, result=message)
+        return _render_panel(request, ticket, changed=True, result=message, acted=acted)
     messages.success(request, message)
     return redirect("enrollment:ticket-actions", ticket_pk=ticket.pk)
 
@@ -264,19 +267,50 @@ def ticket_action(request: HttpRequest, ticket_pk: int, action: str) -> HttpResp
     ticket = _ticket_visible_or_record(request, ticket_pk, action)
     form_class, handler = HANDLERS[action]
     form = form_class(request.POST)
+    # Feedback renders at the form that was sent (`acted`), which keeps what was typed.
+    here = {"acted": action, "kept": request.POST}
     if not form.is_valid():
-        problems = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
-        return _render_panel(request, ticket, form_error=f"Check the form ({problems}).")
+        problems = "; ".join(
+            f"{_field_label(form, name)}: {' '.join(errs)}" for name, errs in form.errors.items()
+        )
+        return _render_panel(request, ticket, form_error=f"Check the form ({problems}).", **here)
     try:
         outcome = handler(request.user, ticket, form.cleaned_data)
     except RecoveryRefused as refusal:
-        return _render_panel(request, ticket, changed=True, refusal=refusal, refused_action=action)
+        return _render_panel(
+            request, ticket, changed=True, refusal=refusal, refused_action=action, **here
+        )
     if action == "bypass_code_issue":
         # Shown exactly once, in this response; never stored in a session or a message.
-        response = _render_panel(request, ticket, changed=True, bypass=outcome)
+        response = _render_panel(request, ticket, changed=True, bypass=outcome, acted=action)
         patch_cache_control(response, no_store=True, private=True)
         return response
-    return _done(request, ticket, _last_action_message(ticket))
+    return _done(request, ticket, _last_action_message(ticket), acted=action)
+
+
+def _field_label(form: forms.forms.Form, name: str) -> str:
+    field = form.fields.get(name)
+    return str(field.label or name.replace("_", " ").capitalize()) if field else "Form"
+
+
+@require_POST
+@login_required
+def bypass_handed_over(request: HttpRequest, ticket_pk: int) -> HttpResponse:
+    """ "I have given these to the caller": recorded on the trail, shown at the codes' panel."""
+    ticket = _ticket_visible_or_record(request, ticket_pk, "bypass_codes_handed_over")
+    try:
+        services.bypass_codes_handed_over(actor=request.user, ticket=ticket)
+    except RecoveryRefused as refusal:
+        return _render_panel(
+            request, ticket, changed=True, refusal=refusal, acted="bypass_code_issue"
+        )
+    message = "Recorded on the ticket: the codes were given to the caller."
+    if _wants_partial(request):
+        return _render_panel(
+            request, ticket, changed=True, result=message, acted="bypass_code_issue"
+        )
+    messages.success(request, message)
+    return redirect("enrollment:ticket-actions", ticket_pk=ticket.pk)
 
 
 def _ticket_visible_or_record(request: HttpRequest, ticket_pk: int, action: str) -> Ticket:
@@ -304,14 +338,18 @@ def identity_push(request: HttpRequest, ticket_pk: int) -> HttpResponse:
     ticket = _ticket_visible(request.user, ticket_pk)
     form = forms.PushForm(request.POST)
     if not form.is_valid():
-        return _render_panel(request, ticket, form_error="Choose a device for the push.")
+        return _render_panel(
+            request, ticket, form_error="Choose a device for the push.", acted="identity_push"
+        )
     try:
         services.identity_push_send(
             actor=request.user, ticket=ticket, device_id=form.cleaned_data["device"]
         )
     except RecoveryRefused as refusal:
-        return _render_panel(request, ticket, changed=True, refusal=refusal)
-    return _done(request, ticket, "Verification push sent; waiting for the answer.")
+        return _render_panel(request, ticket, changed=True, refusal=refusal, acted="identity_push")
+    return _done(
+        request, ticket, "Verification push sent; waiting for the answer.", acted="identity_push"
+    )
 
 
 @require_POST
@@ -322,7 +360,9 @@ def identity_callback(request: HttpRequest, ticket_pk: int) -> HttpResponse:
     ticket = _ticket_visible(request.user, ticket_pk)
     form = forms.CallbackForm(request.POST)
     if not form.is_valid():
-        return _render_panel(request, ticket, form_error="Choose the number you called.")
+        return _render_panel(
+            request, ticket, form_error="Choose the number you called.", acted="identity_callback"
+        )
     try:
         verification = services.identity_callback_attest(
             actor=request.user,
@@ -331,11 +371,14 @@ def identity_callback(request: HttpRequest, ticket_pk: int) -> HttpResponse:
             confirmed=form.cleaned_data["confirmed"],
         )
     except RecoveryRefused as refusal:
-        return _render_panel(request, ticket, changed=True, refusal=refusal)
+        return _render_panel(
+            request, ticket, changed=True, refusal=refusal, acted="identity_callback"
+        )
     return _done(
         request,
         ticket,
         f"Caller verified by callback until {verification.valid_until:%H:%M} UTC.",
+        acted="identity_callback",
     )
 
 
@@ -377,8 +420,15 @@ def approval_request(request: HttpRequest, ticket_pk: int) -> HttpResponse:
     _require(request.user, Capability.WORK_TICKETS)
     ticket = _ticket_visible(request.user, ticket_pk)
     form = forms.ApprovalRequestForm(request.POST)
+    # The identity request and the action requests are separate forms on the panel.
+    here = {
+        "acted": "approval_identity"
+        if request.POST.get("kind") == "identity"
+        else "approval_action",
+        "kept": request.POST,
+    }
     if not form.is_valid():
-        return _render_panel(request, ticket, form_error="Choose what to ask approval for.")
+        return _render_panel(request, ticket, form_error="Choose what to ask approval for.", **here)
     data = form.cleaned_data
     try:
         approval = services.approval_request_create(
@@ -389,12 +439,13 @@ def approval_request(request: HttpRequest, ticket_pk: int) -> HttpResponse:
             reason=data["reason"],
         )
     except RecoveryRefused as refusal:
-        return _render_panel(request, ticket, changed=True, refusal=refusal)
+        return _render_panel(request, ticket, changed=True, refusal=refusal, **here)
     return _done(
         request,
         ticket,
-        f"Approval requested ({approval.action or 'identity'}); a supervisor decides it from "
-        "the approvals queue.",
+        f"Approval requested ({say('service_action', approval.action or 'identity')}); a "
+        "supervisor decides it from the approvals queue.",
+        acted=here["acted"],
     )
 
 

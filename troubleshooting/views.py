@@ -303,7 +303,7 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
     code = getattr(driver, "revealed_code", None)
     if code:
         # Shown once, from this response only; never stored, never redirected to.
-        response = _render_panel(request, session.ticket, bypass_code=code)
+        response = _render_panel(request, session.ticket, bypass_code=code, bypass_codes=[code])
         response["Cache-Control"] = "no-store"
         return response
     return _after_post(request, session.ticket)
@@ -355,6 +355,26 @@ def abandon(request: HttpRequest, pk: int) -> HttpResponse:
     except SessionError as exc:
         return _after_post(request, session.ticket, str(exc))
     return _after_post(request, session.ticket)
+
+
+@require_POST
+@login_required
+def bypass_given(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "I have given this code to the caller", from the card that showed it: recorded on the
+    ticket's trail (enrollment's service), confirmed where the code was."""
+    _require(request)
+    session = _session_visible(request, pk)
+    try:
+        recovery.bypass_codes_handed_over(actor=request.user, ticket=session.ticket)
+    except recovery.RecoveryRefused as refusal:
+        return _after_post(request, session.ticket, refusal.message)
+    message = "Recorded on the ticket: the code was given to the caller."
+    if _wants_partial(request):
+        response = _render_panel(request, session.ticket, result=message)
+        response["HX-Trigger"] = "ticket-changed"
+        return response
+    messages.success(request, message)
+    return redirect("troubleshooting:ticket", ticket_pk=session.ticket_id)
 
 
 # --- Knowledge base ----------------------------------------------------------------------------

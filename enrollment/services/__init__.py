@@ -23,6 +23,7 @@ from enrollment.services.bypass import (
     BypassIssue,
     bypass_code_issue,
     bypass_code_redeem,
+    bypass_codes_handed_over,
     bypass_codes_revoke,
     bypass_statuses_refresh,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "authenticators_reset_all",
     "bypass_code_issue",
     "bypass_code_redeem",
+    "bypass_codes_handed_over",
     "bypass_codes_revoke",
     "bypass_statuses_refresh",
     "contact_number_add",

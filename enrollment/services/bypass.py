@@ -34,8 +34,11 @@ from enrollment import clock, conf
 from enrollment.enums import AuthenticatorStatus, UserStatus
 from enrollment.mfa import get_mfa_service
 from enrollment.models import BypassCode, EndUser
-from enrollment.services.guards import GuardContext, RecoveryRefused, guarded_run
-from helpdesk.models import Staff, Ticket
+from enrollment.services.events import RecoveryActionPayload, recovery_event_record
+from enrollment.services.guards import GuardContext, RecoveryRefused, enforce_access, guarded_run
+from helpdesk.enums import EventKind
+from helpdesk.models import Staff, Ticket, TicketEvent
+from helpdesk.roles import Capability
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -198,6 +201,46 @@ def bypass_code_issue(
     return guarded_run(
         "bypass_code_issue", actor=actor, ticket=ticket, reason=reason, perform=perform
     )
+
+
+HANDED_OVER = "bypass_codes_handed_over"
+
+
+def bypass_codes_handed_over(*, actor: Staff, ticket: Ticket) -> TicketEvent:
+    """Records on the trail that the technician gave the caller the codes last issued on
+    this ticket (read out once; the helpdesk never sees them again).
+
+    Guards: the recovery-actions capability and the administrative unit. Side effects: one
+    recovery.action event naming the codes' record ids (never the codes). Raises
+    PermissionDenied, Http404, RecoveryRefused (nothing issued on this ticket, or already
+    recorded)."""
+    with transaction.atomic():
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").get()
+        enforce_access(actor, ticket, Capability.RECOVERY_ACTIONS, lambda results, msg: None)
+        events = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.RECOVERY_ACTION)
+        issued = (
+            events.filter(payload__action="bypass_code_issue", payload__outcome="done")
+            .order_by("-seq")
+            .first()
+        )
+        if issued is None:
+            raise RecoveryRefused("No bypass code was issued on this ticket.", guard="handed_over")
+        if events.filter(payload__action=HANDED_OVER, seq__gt=issued.seq).exists():
+            raise RecoveryRefused(
+                "Already recorded: these codes were given to the caller.", guard="handed_over"
+            )
+        ids = list((issued.payload.get("target") or {}).get("bypass_code_ids") or [])
+        return recovery_event_record(
+            ticket=ticket,
+            actor=actor,
+            payload=RecoveryActionPayload(
+                action=HANDED_OVER,
+                outcome="done",
+                by=actor.username,
+                message=f"{len(ids) or 'The'} bypass code(s) given to the caller.",
+                target={"bypass_code_ids": ids, "issued_event": issued.seq},
+            ),
+        )
 
 
 def bypass_codes_revoke(*, actor: Staff, ticket: Ticket, reason: str) -> int:

@@ -214,8 +214,9 @@ def test_bypass_code_is_shown_once_and_never_cached(desk, client_for):
 
     body = response.content.decode()
     code_hash = BypassCode.objects.get().code_hash
-    shown = body.split('<code class="bypass-code">')[1:]
-    code = shown[0].split("<")[0]
+    shown = body.split('<code class="bypass-code" ')[1:]
+    shown = [part.split(">", 1)[1] for part in shown]
+    code = shown[0].split("<")[0].replace(" ", "")
     assert (len(shown), len(code), code.isdigit()) == (1, 10, True)
     assert "no-store" in response["Cache-Control"]
     assert code not in code_hash
@@ -367,3 +368,68 @@ def test_panel_query_count_does_not_grow_with_devices_and_authenticators(desk, c
 
     assert response.content.decode().count('<option value="') >= 1 + extra
     assert len(queries) == 17
+
+
+# --- Feedback where the action was ---------------------------------------------------------------
+
+
+def _cell(body: str, name: str) -> str:
+    """The panel's cell of one action form, up to the next cell."""
+    start = body.index(f'<div class="recovery-form" id="recovery-{name}">')
+    end = body.find('<div class="recovery-form"', start + 1)
+    return body[start : end if end != -1 else len(body)]
+
+
+def test_a_refusal_renders_at_its_form_with_focus_and_keeps_the_reason(desk, client_for):
+    response = issue(client_for(desk.technician), desk, reason="Phone fell in the sea", **HTMX)
+
+    body = response.content.decode()
+    cell = _cell(body, "bypass-code-issue")
+    assert "Verify the caller&#x27;s identity on this ticket first" in cell
+    assert 'tabindex="-1" autofocus role="alert"' in cell
+    assert 'value="Phone fell in the sea"' in cell
+    # Not at the top of the panel, far from the button.
+    assert body.count("Verify the caller&#x27;s identity on this ticket first") == 1
+
+
+def test_codes_show_once_at_the_button_grouped_with_copy_and_handover(desk, client_for):
+    verify_caller(desk)
+    client = client_for(desk.technician)
+
+    response = issue(client, desk, count=2, **HTMX)
+
+    cell = _cell(response.content.decode(), "bypass-code-issue")
+    codes = [part.split("</code>")[0].split(">")[-1] for part in cell.split('bypass-code" ')[1:]]
+    assert len(codes) == 2
+    for grouped in codes:
+        digits = grouped.replace(" ", "")
+        assert grouped == " ".join(digits[i : i + 3] for i in range(0, len(digits), 3))
+        assert f'data-copy="{digits}" hidden>Copy</button>' in cell
+    given = reverse("enrollment:bypass-handed-over", kwargs={"ticket_pk": desk.ticket.pk})
+    assert f'action="{given}"' in cell
+    assert "I have given these codes to the caller" in cell
+
+
+def test_handing_over_is_recorded_once_on_the_trail(desk, client_for):
+    verify_caller(desk)
+    client = client_for(desk.technician)
+    issue(client, desk, count=2)
+    ids = sorted(BypassCode.objects.values_list("pk", flat=True))
+    given = reverse("enrollment:bypass-handed-over", kwargs={"ticket_pk": desk.ticket.pk})
+
+    response = client.post(given, **HTMX)
+
+    event = desk.last_event()
+    assert (event.payload["action"], event.payload["outcome"], event.payload["by"]) == (
+        "bypass_codes_handed_over",
+        "done",
+        desk.technician.username,
+    )
+    assert sorted(event.payload["target"]["bypass_code_ids"]) == ids
+    cell = _cell(response.content.decode(), "bypass-code-issue")
+    assert "Recorded on the ticket: the codes were given to the caller." in cell
+    again = client.post(given, **HTMX)
+    assert "Already recorded: these codes were given to the caller." in _cell(
+        again.content.decode(), "bypass-code-issue"
+    )
+    assert desk.ticket.events.filter(payload__action="bypass_codes_handed_over").count() == 1

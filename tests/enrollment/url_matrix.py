@@ -329,3 +329,20 @@ ENTRIES += [
         check=_bulk_resumed,
     ),
 ]
+
+
+def _nothing_to_hand_over(response, world, staff):
+    _shows_panel(response, world, staff)
+    assert "No bypass code was issued on this ticket." in response.content.decode()
+
+
+ENTRIES.append(
+    Entry(
+        "enrollment:bypass-handed-over",
+        _WORKERS,
+        method="post",
+        kwargs=_ticket,
+        scoped=True,
+        check=_nothing_to_hand_over,
+    )
+)

@@ -178,11 +178,19 @@ def test_supervisor_identity_then_a_bypass_code_shown_once_and_verified(client_f
     client.post(advance, {"node": "reenroll_disabled", "reason": "Disabled in a clean-up"})
     client.post(advance, {"node": "scan", "value": "not_done"})
     shown = client.post(advance, {"node": "bypass"})
-    code = re.search(r'<code class="guide-code">(\w+)</code>', shown.content.decode()).group(1)
+    # Once, at the card, grouped for reading aloud, with the raw code on the copy button.
+    code = re.search(r'data-copy="(\d+)"', shown.content.decode()).group(1)
+    grouped = " ".join(code[i : i + 3] for i in range(0, len(code), 3))
+    assert f">{grouped}</code>" in shown.content.decode()
 
     assert shown["Cache-Control"] == "no-store"
     assert code not in client.get(page(ticket)).content.decode()
     assert not session.steps.filter(evidence__icontains=code).exists()
+    given = reverse("troubleshooting:bypass-given", kwargs={"pk": session.pk})
+    assert f'action="{given}"' in shown.content.decode()
+    confirmed = client.post(given, **HTMX).content.decode()
+    assert "Recorded on the ticket: the code was given to the caller." in confirmed
+    assert ticket.events.filter(payload__action="bypass_codes_handed_over").count() == 1
     client.post(advance, {"node": "verify_bypass", "passcode": code})
     session.refresh_from_db()
     assert (session.status, session.outcome, session.root_causes) == (

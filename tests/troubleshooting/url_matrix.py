@@ -70,6 +70,15 @@ ENTRIES = [
         check=_back_to_session,
     ),
     Entry(
+        "troubleshooting:bypass-given",
+        _WORKERS,
+        method="post",
+        kwargs=_session,
+        ok_status=(302,),
+        scoped=True,
+        check=_back_to_session,
+    ),
+    Entry(
         "troubleshooting:abandon",
         _WORKERS,
         method="post",
