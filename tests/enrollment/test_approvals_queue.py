@@ -41,7 +41,7 @@ def test_each_request_shows_its_tickets_full_context(privileged_desk, client_for
     assert "Dana Lee (dana.lee)" in html
     assert '<span class="badge badge-warn">Privileged</span>' in html  # a privileged group
     assert "Locked out: Lost access" in html  # complaint and subject
-    assert "Second approval of <strong>bypass_code_issue</strong>" in html
+    assert "Second approval to <strong>issue a bypass code</strong>" in html
     assert "Admin travelling without phone" in html
     assert "tina.tech" in html  # the requesting technician
     assert "Callback to the phone number of record, verified" in html  # verification so far
