@@ -11,6 +11,7 @@ urlpatterns = [
     path("sessions/<int:pk>/poll/", views.poll, name="poll"),
     path("sessions/<int:pk>/back/", views.back, name="back"),
     path("sessions/<int:pk>/abandon/", views.abandon, name="abandon"),
+    path("sessions/<int:pk>/caller-report/", views.caller_report, name="caller-report"),
     path("sessions/<int:pk>/bypass-code-given/", views.bypass_given, name="bypass-given"),
     # Playbook publishing (administrators; supervisors and auditors read).
     path("playbooks/", views_publishing.playbook_list, name="playbook-list"),

@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from enrollment import clock
 from enrollment import services as recovery
 from enrollment.models import Application
 from enrollment.services.identity import phone_numbers_of_record, push_devices
@@ -40,6 +41,7 @@ from troubleshooting.sessions import (
     action_devices,
     session_abandon,
     session_advance,
+    session_caller_report,
     session_frame,
     session_go_back,
     session_poll,
@@ -109,6 +111,7 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             node=node,
             state=state,
             pending=session.state.get("pending"),
+            waited=_waited(session.state.get("pending")),
             # The checks and decisions that ran since the last answered node.
             evidence=_recent_automatic(current),
             kb_links=kb.article_titles(list(node.kb)),
@@ -134,6 +137,18 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             )
     context.update(extra)
     return context
+
+
+def _waited(pending: dict[str, Any] | None) -> str:
+    """How long the card has waited on the end user, in words ("1 min 05 s")."""
+    if not pending or not pending.get("since"):
+        return ""
+    try:
+        since = datetime.fromisoformat(pending["since"])
+    except ValueError:
+        return ""
+    seconds = max(0, int((clock.now() - since).total_seconds()))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _check_of(step, session: GuidedSession, definitions: dict[int, PlaybookDefinition]) -> str:
@@ -352,6 +367,22 @@ def abandon(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_visible(request, pk)
     try:
         session_abandon(actor=request.user, session=session, reason=request.POST.get("reason", ""))
+    except SessionError as exc:
+        return _after_post(request, session.ticket, str(exc))
+    return _after_post(request, session.ticket)
+
+
+@require_POST
+@login_required
+def caller_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """While a test sign-in waits: the caller saw nothing, or denied it (no waiting out the
+    service's timeout)."""
+    _require(request)
+    session = _session_visible(request, pk)
+    try:
+        session_caller_report(
+            actor=request.user, session=session, report=request.POST.get("report", "")
+        )
     except SessionError as exc:
         return _after_post(request, session.ticket, str(exc))
     return _after_post(request, session.ticket)

@@ -250,3 +250,40 @@ def test_an_instruction_names_the_caller_action_in_words(desk):
     )
     assert "Ask the caller to: <strong>allow the authenticator app to use the camera" in html
     assert "grant_camera_permission" not in html.replace('data-node="n"', "")
+
+
+def test_the_caller_saw_nothing_ends_the_wait_at_once_as_evidence(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    advance = reverse("troubleshooting:advance", kwargs={"pk": session.pk})
+    report = reverse("troubleshooting:caller-report", kwargs={"pk": session.pk})
+    waiting = client.post(advance, {"node": "test_sign_in"}, **HTMX).content.decode()
+    assert "Waiting 0 s" in waiting
+    assert f'action="{report}"' in waiting
+    clock.advance(timedelta(seconds=75))
+    assert "Waiting 1 min 15 s" in client.get(page(ticket), **HTMX).content.decode()
+
+    response = client.post(report, {"report": "saw_nothing"}, **HTMX)
+
+    # No waiting out the service's timeout: the card moved on with the caller's word.
+    assert 'data-node="ask_notifications"' in response.content.decode()
+    step = session.steps.get(node="test_sign_in")
+    assert (step.branch, step.evidence["caller_reported"], step.evidence["reason"]) == (
+        "timeout",
+        "saw_nothing",
+        "no_response",
+    )
+
+
+def test_a_caller_report_without_a_waiting_sign_in_is_refused_in_words(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+    session = GuidedSession.objects.get(ticket=ticket)
+    report = reverse("troubleshooting:caller-report", kwargs={"pk": session.pk})
+
+    response = client.post(report, {"report": "denied"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "No test sign-in is waiting now; the card has moved on." in response.content.decode()
+    assert not session.steps.filter(node="test_sign_in").exists()

@@ -79,6 +79,16 @@ ENTRIES = [
         check=_back_to_session,
     ),
     Entry(
+        "troubleshooting:caller-report",
+        _WORKERS,
+        method="post",
+        kwargs=_session,
+        data=lambda world: {"report": "saw_nothing"},
+        ok_status=(302,),
+        scoped=True,
+        check=_back_to_session,
+    ),
+    Entry(
         "troubleshooting:abandon",
         _WORKERS,
         method="post",

@@ -23,7 +23,8 @@ trail.
 The package's modules are its implementation; import from here:
 
 - lifecycle: session_start, session_resume, session_abandon;
-- advance: session_advance (row lock, stale-form refusal) and session_poll;
+- advance: session_advance (row lock, stale-form refusal), session_poll and
+  session_caller_report (what the caller saw while a test sign-in waits);
 - replay: session_go_back and the replay that rebuilds the state;
 - flow: one node through the driver, the automatic nodes after it, subflows;
 - ending: resolving or escalating the ticket at the end node;
@@ -35,7 +36,12 @@ The package's modules are its implementation; import from here:
 """
 
 from troubleshooting.sessions.action_inputs import action_authenticators, action_devices
-from troubleshooting.sessions.advance import session_advance, session_poll
+from troubleshooting.sessions.advance import (
+    CALLER_REPORTS,
+    session_advance,
+    session_caller_report,
+    session_poll,
+)
 from troubleshooting.sessions.driver import SessionDriver, attempt_result
 from troubleshooting.sessions.errors import STALE_NODE, STALE_STEP, InputError, SessionError
 from troubleshooting.sessions.frames import session_frame
@@ -44,6 +50,7 @@ from troubleshooting.sessions.replay import session_go_back
 from troubleshooting.sessions.trail import session_event_record, session_steps
 
 __all__ = [
+    "CALLER_REPORTS",
     "STALE_NODE",
     "STALE_STEP",
     "InputError",
@@ -54,6 +61,7 @@ __all__ = [
     "attempt_result",
     "session_abandon",
     "session_advance",
+    "session_caller_report",
     "session_event_record",
     "session_frame",
     "session_go_back",

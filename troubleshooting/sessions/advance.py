@@ -89,6 +89,50 @@ def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
     return False
 
 
+# What the caller can tell the technician while a test sign-in waits, as the verify node's
+# branch and the reason the service would have given (taken as evidence, like the service's).
+CALLER_REPORTS: dict[str, tuple[str, str]] = {
+    "saw_nothing": ("timeout", "no_response"),
+    "denied": ("denied", "user_denied"),
+}
+
+
+def session_caller_report(*, actor: Staff, session: GuidedSession, report: str) -> None:
+    """Ends a test sign-in's wait with what the caller says: they saw nothing (the verify
+    node's `timeout` branch, reason no_response) or they denied it (`denied`, user_denied),
+    without waiting out the service's timeout. The engine takes it as evidence.
+
+    Side effects: the step is recorded (evidence names the caller's report) and the session
+    moves on, as session_poll. Raises PermissionDenied, Http404, SessionError (nothing is
+    waiting on a sign-in, an unknown report)."""
+    if report not in CALLER_REPORTS:
+        raise SessionError("Choose what the caller saw.")
+    with _locked(actor, session):
+        pending = session.state.get("pending")
+        if not pending or pending.get("kind") != "verify":
+            raise SessionError("No test sign-in is waiting now; the card has moved on.")
+        frame = session_frame(session)
+        node = frame.definition.node(pending["node"])
+        branch, reason = CALLER_REPORTS[report]
+        if branch not in node.outcomes:
+            branch = "denied" if "denied" in node.outcomes else "error"
+        concluded = runner.NodeResult(
+            branch,
+            facts={"verify_reason": reason, "verify_factor": pending.get("factor")},
+            evidence={
+                "attempt": pending.get("attempt"),
+                "caller_reported": report,
+                "reason": reason,
+                "factor": pending.get("factor"),
+            },
+        )
+        session.state = {key: value for key, value in session.state.items() if key != "pending"}
+        GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        driver = SessionDriver(session, actor)
+        driver.concluded = concluded
+        _advance_once(session, actor, driver, session_frame(session))
+
+
 def _conclusion(
     actor: Staff, session: GuidedSession, node: Any, pending: dict[str, Any]
 ) -> runner.NodeResult | None:
