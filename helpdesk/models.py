@@ -59,6 +59,10 @@ class AdministrativeUnit(models.Model):
 
 # The hash a stream's first event chains to.
 GENESIS_HASH = "0" * 64
+# How an event's hash was computed (TicketEvent.hash_version): plain SHA-256 for chains written
+# before keyed hashes, HMAC-SHA-256 with AUDIT_HMAC_KEY since (helpdesk.services.audit).
+HASH_LEGACY_SHA256 = 1
+HASH_HMAC_SHA256 = 2
 
 
 class Ticket(models.Model):
@@ -191,7 +195,8 @@ class TicketEvent(models.Model):
     and staff changes) go to a named stream (``ticket`` null, ``stream`` e.g. "admin") whose
     head lives in :class:`AuditChainHead`.
 
-    ``hash`` is the SHA-256 of the canonical JSON of (stream, seq, kind, actor id, end user
+    ``hash`` is the HMAC-SHA-256 (``hash_version`` 2; plain SHA-256 for rows written before
+    keyed hashes, version 1) of the canonical JSON of (stream, seq, kind, actor id, end user
     id, occurred_at, payload, prev_hash) — see helpdesk.services.audit.event_hash. Rows are
     never updated or deleted; on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE.
     """
@@ -216,6 +221,9 @@ class TicketEvent(models.Model):
     payload = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    hash_version = models.PositiveSmallIntegerField(
+        default=HASH_HMAC_SHA256, db_default=HASH_HMAC_SHA256
+    )
 
     class Meta:
         ordering = ["id"]
@@ -273,6 +281,20 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seq}"
+
+
+class AuditHashCutover(models.Model):
+    """Where unkeyed (SHA-256) events end: the last event id written before keyed hashes.
+
+    Written once by the migration that introduced keyed hashes, run as the database owner; the
+    runtime role may only read it (helpdesk.db_roles). verify_audit accepts an unkeyed row only
+    at or below this id, so a rewrite that falls back to plain SHA-256 is still caught."""
+
+    last_legacy_event_id = models.BigIntegerField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"unkeyed up to event {self.last_legacy_event_id}"
 
 
 class AuditVerification(models.Model):

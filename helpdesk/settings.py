@@ -276,6 +276,25 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- Audit trail ------------------------------------------------------------------------------
+
+# The key of the audit chain's HMAC-SHA-256. Kept out of the database, so nobody holding only
+# database rights can rewrite the trail and recompute its hashes. Required outside debug (the
+# tests set a fixed one in pyproject.toml); the demo run uses a fixed, public key.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY is required when DJANGO_DEBUG is off (generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'), and must stay the "
+            "same for the life of the audit trail."
+        )
+    AUDIT_HMAC_KEY = "demo-and-tests-only-audit-key-not-a-secret"
+# The runtime database role (DATABASE_URL's user when it differs from the owner that runs
+# migrations). When set, migrate grants it INSERT and SELECT only on the audit trail and plain
+# read/write on the other tables (helpdesk/db_roles.py).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "") or ""
+
 # --- The MFA service --------------------------------------------------------------------------
 
 # Dotted path of the class implementing enrollment.mfa.MFAService. The simulator is the

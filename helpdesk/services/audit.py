@@ -8,7 +8,8 @@ tickets never wait on one global lock, while within a ticket the row lock taken 
 ticket serialises appends.
 
 Each event stores ``prev_hash`` (the previous event's hash, or 64 zeros for the first) and
-``hash`` = SHA-256 over the canonical JSON (sorted keys, no whitespace, UTF-8) of::
+``hash`` = HMAC-SHA-256, keyed with ``settings.AUDIT_HMAC_KEY`` (from the environment, never
+stored in the database), over the canonical JSON (sorted keys, no whitespace, UTF-8) of::
 
     {"stream": "ticket:42" | "admin", "seq": n, "kind": ..., "actor": staff id | null,
      "end_user": id | null, "occurred_at": ISO 8601 UTC with microseconds,
@@ -19,21 +20,31 @@ moved in the same transaction as the append. Verification therefore catches an e
 (its hash no longer matches), a deleted or reordered row (the next row's ``prev`` or the
 sequence breaks), a deleted newest row (the head points past the end) and an inserted row
 (the chain or the head disagrees). What it cannot catch alone is a wholesale rewrite of a
-chain together with its head by someone holding full database rights; publishing heads
-elsewhere (anchoring) is the answer to that and is left for later.
+chain together with its head: with the key outside the database, whoever rewrites rows
+cannot compute the hashes, so a full rewrite (even one that recomputes every hash and head
+with plain SHA-256) no longer verifies. The runtime database role may moreover only INSERT and
+SELECT on the event table (``helpdesk.db_roles``), so the app cannot lift the triggers.
+
+Chains written before keyed hashes (``hash_version`` 1, plain SHA-256) stay verifiable: the
+migration that introduced the key recorded the last such event id (``AuditHashCutover``, which
+the runtime role can only read), and an unkeyed row after it is reported as rewritten. New
+rows are ``hash_version`` 2; the first keyed row chains to the last unkeyed one.
 
 Payloads are typed: each kind has a pydantic model; a kind without one is refused. Later
 features register the payload models of their own kinds with ``register_payload``.
 """
 
 import hashlib
+import hmac
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,7 +52,10 @@ from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, Root
 from helpdesk.enums import TicketStatus as Status
 from helpdesk.models import (
     GENESIS_HASH,
+    HASH_HMAC_SHA256,
+    HASH_LEGACY_SHA256,
     AuditChainHead,
+    AuditHashCutover,
     AuditVerification,
     Staff,
     Ticket,
@@ -167,6 +181,35 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def audit_key() -> bytes:
+    """The chain key (AUDIT_HMAC_KEY). Settings refuse to start without one outside debug."""
+    return settings.AUDIT_HMAC_KEY.encode()
+
+
+def _canonical(
+    stream: str,
+    seq: int,
+    kind: str,
+    actor_id: int | None,
+    end_user_id: int | None,
+    occurred: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> bytes:
+    # Exactly json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # for the eight keys in their sorted order, without building and sorting the outer dict:
+    # verify_audit runs this for every row of the trail.
+    dumps = json.dumps
+    actor = "null" if actor_id is None else int(actor_id)
+    end_user = "null" if end_user_id is None else int(end_user_id)
+    body = dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return (
+        f'{{"actor":{actor},"end_user":{end_user},"kind":{dumps(kind, ensure_ascii=False)},'
+        f'"occurred_at":"{occurred}","payload":{body},"prev":{dumps(prev_hash)},'
+        f'"seq":{int(seq)},"stream":{dumps(stream, ensure_ascii=False)}}}'
+    ).encode()
+
+
 def event_hash(
     *,
     stream: str,
@@ -177,19 +220,17 @@ def event_hash(
     occurred_at: datetime,
     payload: dict[str, Any],
     prev_hash: str,
+    version: int = HASH_HMAC_SHA256,
+    key: bytes | None = None,
 ) -> str:
-    content = {
-        "stream": stream,
-        "seq": seq,
-        "kind": kind,
-        "actor": actor_id,
-        "end_user": end_user_id,
-        "occurred_at": canonical_time(occurred_at),
-        "payload": payload,
-        "prev": prev_hash,
-    }
-    data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(data.encode()).hexdigest()
+    """The event's hash: HMAC-SHA-256 with the audit key (version 2), or the plain SHA-256 of
+    chains written before keys (version 1, for verifying them only)."""
+    data = _canonical(
+        stream, seq, kind, actor_id, end_user_id, canonical_time(occurred_at), payload, prev_hash
+    )
+    if version == HASH_LEGACY_SHA256:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.digest(key or audit_key(), data, "sha256").hex()
 
 
 def ticket_stream(ticket_id: int) -> str:
@@ -254,6 +295,7 @@ def ticket_event_record(
         payload=data,
         prev_hash=prev_hash,
         hash=digest,
+        hash_version=HASH_HMAC_SHA256,
     )
     Ticket.objects.filter(pk=ticket.pk).update(chain_seq=seq, chain_hash=digest)
     ticket.chain_seq, ticket.chain_hash = seq, digest
@@ -299,6 +341,7 @@ def audit_event_record(
         payload=data,
         prev_hash=head.hash,
         hash=digest,
+        hash_version=HASH_HMAC_SHA256,
     )
     head.seq, head.hash = seq, digest
     head.save(update_fields=["seq", "hash"])
@@ -333,41 +376,76 @@ class ChainReport:
         return self.problem is None
 
 
-_EVENT_FIELDS = (
-    "id",
-    "ticket_id",
-    "stream",
-    "seq",
-    "kind",
-    "actor_id",
-    "end_user_id",
-    "occurred_at",
-    "payload",
-    "prev_hash",
-    "hash",
+@dataclass(frozen=True)
+class _Rules:
+    key: bytes
+    # Unkeyed (version 1) rows are genuine only up to this event id (AuditHashCutover).
+    last_legacy_id: int
+
+
+_SELECT = (
+    "SELECT id, ticket_id, stream, seq, kind, actor_id, end_user_id, occurred_at, payload, "
+    "prev_hash, hash, hash_version FROM helpdesk_ticketevent "
 )
 
 
+def _rows(where_order: str, chunk_size: int) -> Iterator[tuple]:
+    """Every event row, streamed: a server-side cursor on PostgreSQL (constant memory at any
+    size of the trail), fetchmany chunks elsewhere. Columns as in _SELECT."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor(name=f"verify_audit_{time.monotonic_ns()}") as cursor:
+            cursor.itersize = chunk_size
+            cursor.execute(_SELECT + where_order)
+            yield from cursor
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT + where_order)
+        while batch := cursor.fetchmany(chunk_size):
+            yield from batch
+
+
+def _occurred_text(value: Any) -> str:
+    if isinstance(value, str):  # SQLite hands back text
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    return canonical_time(value)
+
+
 def _check_chain(
-    stream: str, rows: Iterator[tuple], head_seq: int, head_hash: str
+    stream: str, rows: Iterator[tuple], head_seq: int, head_hash: str, rules: _Rules
 ) -> tuple[int, ChainProblem | None]:
     """Walks one chain in seq order; returns (rows seen, first problem)."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     count = 0
+    key, last_legacy_id = rules.key, rules.last_legacy_id
+    loads, sha256, digest_of = json.loads, hashlib.sha256, hmac.digest
     for row in rows:
         count += 1
-        event_id, _t, _s, seq, kind, actor_id, end_user_id, occurred_at, payload, prev, digest = row
-        recomputed = event_hash(
-            stream=stream,
-            seq=seq,
-            kind=kind,
-            actor_id=actor_id,
-            end_user_id=end_user_id,
-            occurred_at=occurred_at,
-            payload=payload,
-            prev_hash=prev,
+        event_id, _t, _s, seq, kind, actor_id, end_user_id, occurred, payload, prev, digest, ver = (
+            row
         )
+        if isinstance(payload, str | bytes):
+            payload = loads(payload)
+        data = _canonical(
+            stream, seq, kind, actor_id, end_user_id, _occurred_text(occurred), payload, prev
+        )
+        if ver == HASH_HMAC_SHA256:
+            recomputed = digest_of(key, data, "sha256").hex()
+        elif ver == HASH_LEGACY_SHA256 and event_id <= last_legacy_id:
+            recomputed = sha256(data).hexdigest()
+        elif ver == HASH_LEGACY_SHA256:
+            return count, ChainProblem(
+                stream,
+                event_id,
+                seq,
+                "carries an unkeyed hash but was written after the switch to keyed hashes "
+                "(the chain was rewritten without the key)",
+            )
+        else:
+            return count, ChainProblem(stream, event_id, seq, f"unknown hash version {ver}")
         if recomputed != digest:
             return count, ChainProblem(
                 stream, event_id, seq, "content does not match its hash (the row was altered)"
@@ -409,10 +487,17 @@ def _check_chain(
     return count, None
 
 
-def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+def _rules(key: bytes | None) -> _Rules:
+    cutover = AuditHashCutover.objects.order_by("id").values_list("last_legacy_event_id", flat=True)
+    return _Rules(key=key or audit_key(), last_legacy_id=cutover.first() or 0)
+
+
+def audit_chain_verify(*, chunk_size: int = 20_000, key: bytes | None = None) -> ChainReport:
     """Walks every chain (all tickets, then the named streams) and stops at the first bad
     row. Reads in one repeatable-read snapshot on PostgreSQL so a concurrent append (event
-    and head move together) can never look like tampering. Side effects: none."""
+    and head move together) can never look like tampering. Streams rows through server-side
+    cursors, so memory stays flat at any size of the trail. ``key`` defaults to
+    AUDIT_HMAC_KEY. Side effects: none."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         # Only the first statement of a transaction may choose its isolation level; inside
@@ -420,14 +505,10 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
         if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        rules = _rules(key)
         events_checked = 0
         streams_checked = 0
-        ticket_events = (
-            TicketEvent.objects.filter(ticket__isnull=False)
-            .order_by("ticket_id", "seq")
-            .values_list(*_EVENT_FIELDS)
-            .iterator(chunk_size=chunk_size)
-        )
+        ticket_events = _rows("WHERE ticket_id IS NOT NULL ORDER BY ticket_id, seq", chunk_size)
         groups = groupby(ticket_events, key=lambda row: row[1])
         pending = next(groups, None)
         heads = (
@@ -440,7 +521,9 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
             # Every event's ticket exists (foreign key), so groups never run ahead of heads.
             if pending is not None and pending[0] == ticket_id:
                 rows = pending[1]
-            count, problem = _check_chain(ticket_stream(ticket_id), rows, head_seq, head_hash)
+            count, problem = _check_chain(
+                ticket_stream(ticket_id), rows, head_seq, head_hash, rules
+            )
             events_checked += count
             streams_checked += 1
             if problem is not None:
@@ -449,18 +532,13 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
                 pending = next(groups, None)
 
         named_heads = {h.name: h for h in AuditChainHead.objects.all()}
-        named_events = (
-            TicketEvent.objects.filter(ticket__isnull=True)
-            .order_by("stream", "seq")
-            .values_list(*_EVENT_FIELDS)
-            .iterator(chunk_size=chunk_size)
-        )
+        named_events = _rows("WHERE ticket_id IS NULL ORDER BY stream, seq", chunk_size)
         seen: set[str] = set()
         for stream, rows in groupby(named_events, key=lambda row: row[2]):
             seen.add(stream)
             head = named_heads.get(stream)
             count, problem = _check_chain(
-                stream, rows, head.seq if head else 0, head.hash if head else GENESIS_HASH
+                stream, rows, head.seq if head else 0, head.hash if head else GENESIS_HASH, rules
             )
             events_checked += count
             streams_checked += 1

@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     # No real MFA service ships yet: a production-like run is the training desk's.
     "ALLOW_SIMULATED_MFA_IN_PRODUCTION": "true",
+    "AUDIT_HMAC_KEY": "k" * 48,
 }
 # Variables that would change what the child computes; removed so only ours count.
 _OURS = {
@@ -39,6 +40,7 @@ _OURS = {
     "SESSION_IDLE_MINUTES",
     "MFA_SERVICE",
     "ALLOW_SIMULATED_MFA_IN_PRODUCTION",
+    "AUDIT_HMAC_KEY",
 }
 
 
@@ -116,8 +118,23 @@ def test_secret_key_is_required_when_debug_is_off():
     assert "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off" in result.stderr
 
 
+def test_audit_hmac_key_is_required_when_debug_is_off():
+    env = _env(**{k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_HMAC_KEY"})
+
+    result = _run(["manage.py", "check"], env)
+
+    assert result.returncode != 0
+    assert "AUDIT_HMAC_KEY is required when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_audit_hmac_key_has_a_fixed_demo_default_in_debug():
+    values = _settings_value(_env(DJANGO_DEBUG="true"), "AUDIT_HMAC_KEY")
+
+    assert values == {"AUDIT_HMAC_KEY": "'demo-and-tests-only-audit-key-not-a-secret'"}
+
+
 def test_debug_is_off_unless_asked():
-    values = _settings_value(_env(DJANGO_SECRET_KEY="x" * 60), "DEBUG")
+    values = _settings_value(_env(DJANGO_SECRET_KEY="x" * 60, AUDIT_HMAC_KEY="k" * 48), "DEBUG")
 
     assert values == {"DEBUG": "False"}
 

@@ -4,6 +4,8 @@ Exit status 0 when every chain verifies; 1 naming the first bad row otherwise. T
 also recorded (AuditVerification) for the audit review page unless --no-record is given.
 """
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.services.audit import audit_chain_verify, audit_verification_run
@@ -20,6 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, no_record: bool = False, **options) -> None:
+        started = time.monotonic()
         if no_record:
             report = audit_chain_verify()
             ok, message = report.ok, str(report.problem) if report.problem else ""
@@ -31,3 +34,5 @@ class Command(BaseCommand):
         if not ok:
             raise CommandError(f"Audit chain broken at {message}", returncode=1)
         self.stdout.write(f"Audit trail intact: {events} events in {streams} chains verified.")
+        seconds = max(time.monotonic() - started, 1e-6)
+        self.stdout.write(f"Verified in {seconds:.1f} s ({events / seconds:,.0f} events/s).")
