@@ -25,7 +25,7 @@ class StaffCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(help_text="The one-time set-up link goes to this address.")
     role = forms.ChoiceField(choices=())
     units = _units_field()
 
@@ -61,3 +61,32 @@ class UnitForm(forms.Form):
         label="Groups",
         help_text="Staff bound to the unit see and act on these groups' end users only.",
     )
+
+
+class StaffSetupForm(forms.Form):
+    """The set-up page: a password typed twice and the authenticator app's first code."""
+
+    password1 = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="The same password again",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    code = forms.RegexField(
+        label="Six-digit code from the app",
+        regex=r"^\d{6}$",
+        error_messages={"invalid": "Enter the six digits the app shows."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data

@@ -9,6 +9,16 @@ class Staff(AbstractUser):
     """A person who signs in to the helpdesk. End users never do."""
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.READ_ONLY)
+    # The staff member's own account in the directory the helpdesk serves, when they have
+    # one: what decides "own account" (nobody recovers or verifies themselves). Set by an
+    # administrator through helpdesk.services.staff.staff_link_directory_identity.
+    directory_identity = models.OneToOneField(
+        "enrollment.EndUser",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_account",
+    )
 
     class Meta:
         verbose_name = "staff member"
@@ -33,6 +43,33 @@ class Staff(AbstractUser):
     @property
     def capabilities(self) -> frozenset[Capability]:
         return capabilities_of(self.role) if self.is_active else frozenset()
+
+
+class StaffSetupLink(models.Model):
+    """A one-time link a new staff member follows to choose their password and enroll their
+    own authenticator app, so that nobody else (their creator included) ever knows a
+    password or a TOTP key of theirs.
+
+    Only the SHA-256 of the token is stored; the token itself exists in the email that
+    carries it. It is filled in by the task that sends the email (token_hash empty until
+    then), used once (used_at) and expires (expires_at).
+    """
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="setup_links")
+    created_by = models.ForeignKey(
+        Staff, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Set-up link #{self.pk} for {self.staff_id}"
 
 
 class AdministrativeUnit(models.Model):

@@ -208,6 +208,12 @@ STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
 DEMO_MODE = DEBUG and not STAFF_MFA_REQUIRED
 OTP_TOTP_ISSUER = "MFA Helpdesk"
 
+# New staff get a one-time link (by email) to choose their password and enroll their own
+# authenticator app; it expires after this many hours and works once.
+STAFF_SETUP_LINK_HOURS = env_int("STAFF_SETUP_LINK_HOURS", 72, minimum=1)
+# Where links in emails point (scheme://host, no trailing slash).
+SITE_URL = (env_str("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -256,6 +262,26 @@ SECURE_CSP = {
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
 }
+
+# --- Email (staff set-up links) -------------------------------------------------------------------
+
+# Debug runs print mail to the console; anything else sends it through SMTP.
+EMAIL_BACKEND_PATH = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
+if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 25, minimum=1),
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+    }
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MFA Helpdesk <helpdesk@localhost>")
 
 # --- Static files, i18n -----------------------------------------------------------------------
 

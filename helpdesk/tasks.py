@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from helpdesk.services.audit import audit_verification_run
+from helpdesk.services.staff_setup import setup_link_send
 from helpdesk.services.tickets import ticket_sla_escalate_overdue
 
 
@@ -25,3 +26,10 @@ def send_task_outbox() -> int:
     from helpdesk.outbox import outbox_send
 
     return outbox_send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_staff_setup_link(*, link_id: int) -> bool:
+    """Emails a new staff member their one-time set-up link. Safe to run twice: the token
+    is made once, so a second run sends nothing. Retries when the mail server is away."""
+    return setup_link_send(link_id=link_id)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from helpdesk.views import audit, auth, dashboard, home, staff, tickets
+from helpdesk.views import audit, auth, dashboard, home, setup, staff, tickets
 from troubleshooting.urls import kb_patterns
 
 helpdesk_patterns = [
@@ -10,6 +10,7 @@ helpdesk_patterns = [
     path("login/verify/", auth.login_verify, name="login-verify"),
     path("login/enroll/", auth.login_enroll, name="login-enroll"),
     path("logout/", auth.logout_view, name="logout"),
+    path("setup/<str:token>/", setup.staff_setup, name="staff-setup"),
     path("tickets/", tickets.ticket_queue, name="ticket-queue"),
     path("tickets/new/", tickets.ticket_open, name="ticket-open"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),

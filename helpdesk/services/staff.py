@@ -21,7 +21,6 @@ with what was attempted), written before the PermissionDenied is raised, so an a
 leave one's unit or outrank oneself shows on the admin stream.
 """
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,7 @@ from pydantic import Field, model_serializer
 
 from enrollment.models import Group
 from helpdesk.enums import EventKind
-from helpdesk.models import AdministrativeUnit, Staff
+from helpdesk.models import AdministrativeUnit, Staff, StaffSetupLink
 from helpdesk.permissions import (
     can_assign_role,
     can_manage_staff_member,
@@ -41,10 +40,9 @@ from helpdesk.permissions import (
 )
 from helpdesk.roles import Capability, Role
 from helpdesk.services.audit import Payload, audit_event_record, register_payload
+from helpdesk.services.staff_setup import setup_link_issue
 
 AUDIT_STREAM = "admin"
-# 16 URL-safe characters (96 bits): typed once by a person, long enough that guessing is moot.
-TEMPORARY_PASSWORD_BYTES = 12
 
 
 class StaffChange(Payload):
@@ -81,8 +79,8 @@ register_payload(EventKind.STAFF_CHANGED, StaffChangedPayload)
 @dataclass(frozen=True)
 class StaffCreated:
     staff: Staff
-    # Shown once to the creator, never stored in clear or written to the trail.
-    temporary_password: str
+    # The one-time set-up link emailed to the new staff member (its token only in the mail).
+    setup_link: StaffSetupLink
 
 
 def _record(
@@ -217,14 +215,16 @@ def staff_create(
     email: str = "",
     units: list[AdministrativeUnit] | None = None,
 ) -> StaffCreated:
-    """Creates an active staff account with a random temporary password.
+    """Creates an active staff account that nobody can sign in to yet: no usable password,
+    no authenticator. The new staff member gets a one-time set-up link by email
+    (helpdesk.services.staff_setup) and chooses their password and enrolls their own TOTP
+    there, so their creator never knows either.
 
-    The new staff member signs in with it and, having no TOTP device yet, is taken to set
-    up their authenticator app before anything else (helpdesk.views.auth). Side effects: the
-    Staff row, its unit bindings, an "admin.staff_changed" event (action "created"; the
-    password is never recorded). Raises PermissionDenied without MANAGE_STAFF, for a role
-    the actor may not give or units outside a unit-bound actor's own (recorded as refused),
-    ValidationError for a username already taken."""
+    Side effects: the Staff row, its unit bindings, the set-up link (emailed after commit by
+    a Celery task), an "admin.staff_changed" event (action "created"). Raises
+    PermissionDenied without MANAGE_STAFF, for a role the actor may not give or units
+    outside a unit-bound actor's own (recorded as refused); ValidationError for a username
+    already taken or no email address to send the link to."""
     _require_manage_staff(actor)
     units = list(units or [])
     username = username.strip()
@@ -237,12 +237,16 @@ def staff_create(
     )
     _require_may_assign(actor, role, attempt)
     _require_units_within_reach(actor, units, attempt)
+    errors = {}
     if not username:
-        raise ValidationError({"username": "Give a username."})
+        errors["username"] = "Give a username."
+    if not email.strip():
+        errors["email"] = "Give the email address the set-up link goes to."
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         if Staff.objects.filter(username__iexact=username).exists():
             raise ValidationError({"username": f"The username “{username}” is taken."})
-        password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
         staff = Staff(
             username=username,
             first_name=first_name,
@@ -251,9 +255,10 @@ def staff_create(
             role=role,
             is_active=True,
         )
-        staff.set_password(password)
+        staff.set_unusable_password()
         staff.save()
         staff.administrative_units.set(units)
+        link = setup_link_issue(staff=staff, created_by=actor)
         _record(
             actor,
             action="created",
@@ -267,7 +272,7 @@ def staff_create(
                 "email": (None, email),
             },
         )
-    return StaffCreated(staff, password)
+    return StaffCreated(staff, link)
 
 
 def _fresh(target: Staff) -> Staff:

@@ -1,8 +1,8 @@
 """Staff and administrative units, for owners and administrators (MANAGE_STAFF).
 
 Plain forms: a POST redirects back (PRG) or re-renders with status 200 and its errors. The
-one exception is creating a staff member: that response is the only place the temporary
-password is ever shown, so it is rendered directly and marked no-store. A rule the actor
+one exception is creating a staff member, answered with the page saying where the set-up
+link went (the new person chooses their own password there). A rule the actor
 breaks (their own role, someone at or above their rank or outside their units, units or
 groups beyond their own, the last owner) is a 403 from the service, which records the
 refusal on the admin stream; the pages offer only what the rules allow.
@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.forms_staff import StaffCreateForm, StaffRoleForm, StaffUnitsForm, UnitForm
@@ -98,9 +97,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         except staff_services.StaffRuleRefused as refusal:
             _apply_refusal(form, refusal)
         else:
-            response = render(request, "helpdesk/staff/created.html", {"created": created})
-            add_never_cache_headers(response)  # the password must not linger in a cache
-            return response
+            return render(request, "helpdesk/staff/created.html", {"created": created})
     return render(request, "helpdesk/staff/create.html", {"form": form})
 
 

@@ -161,27 +161,36 @@ def test_seed_demo_creates_one_login_per_role_and_can_run_twice(db, capsys):
     assert scoped_group_ids(Staff.objects.get(username="tech")) is None
 
 
-def test_create_staff_command_creates_an_owner(db, monkeypatch):
-    import io
-
-    monkeypatch.setattr("sys.stdin", io.StringIO("a-Long-unusual-passphrase-42\n"))
-
-    call_command("create_staff", "alice", "--role", "owner", "--password-stdin")
+def test_create_staff_command_emails_the_owner_a_set_up_link(
+    db, capsys, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("create_staff", "alice", "--role", "owner", "--email", "alice@example.com")
 
     alice = Staff.objects.get(username="alice")
-    assert alice.role == Role.OWNER
-    assert alice.check_password("a-Long-unusual-passphrase-42")
+    assert (alice.role, alice.has_usable_password()) == (Role.OWNER, False)
+    assert "A one-time set-up link was sent to alice@example.com." in capsys.readouterr().out
+    (mail,) = mailoutbox
+    assert (mail.to, "/setup/" in mail.body) == (["alice@example.com"], True)
 
 
-def test_create_staff_command_refuses_a_weak_password_and_a_duplicate(db, monkeypatch):
-    import io
+def test_create_staff_command_prints_the_link_for_the_person_at_the_terminal(
+    db, capsys, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("create_staff", "alice", "--role", "owner", "--print-link")
 
+    out = capsys.readouterr().out
+    assert "Set-up link (works once): http://127.0.0.1:8000/setup/" in out
+    assert mailoutbox == []  # the task finds the token made already and sends nothing
+
+
+def test_create_staff_command_refuses_no_email_and_a_duplicate(db):
     from django.core.management.base import CommandError
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("password\n"))
-    with pytest.raises(CommandError, match=r"Password refused: This password is too common\."):
-        call_command("create_staff", "bob", "--role", "helpdesk", "--password-stdin")
+    with pytest.raises(CommandError, match=r"Give --email"):
+        call_command("create_staff", "bob", "--role", "helpdesk")
     make_staff(Role.HELPDESK, username="carol")
     with pytest.raises(CommandError, match=r"A staff account named 'carol' already exists\."):
-        call_command("create_staff", "carol", "--role", "helpdesk", "--password-stdin")
+        call_command("create_staff", "carol", "--role", "helpdesk", "--email", "c@example.com")
     assert not Staff.objects.filter(username="bob").exists()

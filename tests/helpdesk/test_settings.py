@@ -92,7 +92,13 @@ def test_check_deploy_refuses_the_simulator_as_the_mfa_service_of_a_production_r
 
 
 def test_check_deploy_accepts_the_simulator_when_debug_is_on():
-    env = _env(**{**_without_training_allowance(), "DJANGO_DEBUG": "true"})
+    env = _env(
+        **{
+            **_without_training_allowance(),
+            "DJANGO_DEBUG": "true",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        }
+    )
 
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "ERROR"], env)
 

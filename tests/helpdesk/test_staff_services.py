@@ -70,7 +70,7 @@ def test_the_django_admin_changes_no_staff_at_all(rf, owner):
 # --- Creating -------------------------------------------------------------------------------------
 
 
-def test_create_staff_with_a_temporary_password_and_units(administrator):
+def test_create_staff_with_no_usable_password_a_set_up_link_and_units(administrator):
     unit = AdministrativeUnitFactory(name="EMEA")
 
     created = staff_create(
@@ -79,15 +79,16 @@ def test_create_staff_with_a_temporary_password_and_units(administrator):
         role="helpdesk",
         first_name="Nina",
         last_name="Berg",
+        email="nina@example.com",
         units=[unit],
     )
 
     staff = Staff.objects.get(username="nina")
-    assert staff.check_password(created.temporary_password) is True
-    assert len(created.temporary_password) == 16
+    assert staff.has_usable_password() is False
     assert (staff.role, staff.is_active) == ("helpdesk", True)
     assert list(staff.administrative_units.all()) == [unit]
-    assert TOTPDevice.objects.filter(user=staff).count() == 0  # enrolls at first sign-in
+    assert TOTPDevice.objects.filter(user=staff).count() == 0  # enrolls on the set-up page
+    assert (created.setup_link.staff, created.setup_link.used_at) == (staff, None)
     (event,) = _events()
     assert event.payload == {
         "action": "created",
@@ -96,37 +97,47 @@ def test_create_staff_with_a_temporary_password_and_units(administrator):
         "target": "nina",
         "by": administrator.username,
         "changes": {
-            "email": {"old": None, "new": ""},
+            "email": {"old": None, "new": "nina@example.com"},
             "name": {"old": None, "new": "Nina Berg"},
             "role": {"old": None, "new": "helpdesk"},
             "units": {"old": None, "new": ["EMEA"]},
         },
     }
-    assert created.temporary_password not in str(event.payload)
     assert audit_chain_verify().ok
+
+
+def test_staff_need_an_email_address_for_their_set_up_link(administrator):
+    with pytest.raises(ValidationError) as refused:
+        staff_create(actor=administrator, username="nomail", role="helpdesk")
+    assert refused.value.message_dict == {
+        "email": ["Give the email address the set-up link goes to."]
+    }
+    assert not Staff.objects.filter(username="nomail").exists()
 
 
 def test_administrator_cannot_create_an_administrator(administrator):
     with pytest.raises(PermissionDenied):
-        staff_create(actor=administrator, username="x", role="administrator")
+        staff_create(actor=administrator, username="x", role="administrator", email="x@example.com")
     assert not Staff.objects.filter(username="x").exists()
 
 
 def test_owner_creates_an_administrator(owner):
-    created = staff_create(actor=owner, username="adm2", role="administrator")
+    created = staff_create(
+        actor=owner, username="adm2", role="administrator", email="a@example.com"
+    )
     assert created.staff.role == "administrator"
 
 
 def test_taken_username_is_refused_whatever_its_case(administrator):
     StaffFactory(username="nina")
     with pytest.raises(ValidationError) as excinfo:
-        staff_create(actor=administrator, username="NINA", role="helpdesk")
+        staff_create(actor=administrator, username="NINA", role="helpdesk", email="n@example.com")
     assert list(excinfo.value.message_dict) == ["username"]
 
 
 def test_technician_cannot_create_staff(technician):
     with pytest.raises(PermissionDenied):
-        staff_create(actor=technician, username="x", role="read_only")
+        staff_create(actor=technician, username="x", role="read_only", email="x@example.com")
 
 
 # --- Roles ----------------------------------------------------------------------------------------

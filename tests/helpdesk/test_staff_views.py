@@ -2,7 +2,6 @@
 password shown once and usable, and the list's query count."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from helpdesk.models import AdministrativeUnit, Staff, TicketEvent
@@ -15,24 +14,31 @@ def _url(name: str, **kwargs) -> str:
     return reverse(f"helpdesk:{name}", kwargs=kwargs or None)
 
 
-def test_created_staff_signs_in_with_the_temporary_password_and_must_enroll_totp(
-    client_for, administrator
+def test_created_staff_gets_a_set_up_link_and_the_creator_no_password(
+    client_for, administrator, mailoutbox, django_capture_on_commit_callbacks
 ):
-    response = client_for(administrator).post(
-        _url("staff-create"),
-        {"username": "nina", "first_name": "Nina", "role": "helpdesk"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(administrator).post(
+            _url("staff-create"),
+            {
+                "username": "nina",
+                "first_name": "Nina",
+                "role": "helpdesk",
+                "email": "n@example.com",
+            },
+        )
 
     assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    password = response.context["created"].temporary_password
-    assert password in response.content.decode()
-
-    newcomer = Client()
-    signed_in = newcomer.post(_url("login"), {"username": "nina", "password": password})
-    assert signed_in["Location"] == _url("login-enroll")
-    # Until the authenticator is set up, nothing else opens.
-    assert newcomer.get(_url("home"))["Location"] == _url("login-enroll")
+    assert "A one-time link is on its way to <strong>n@example.com</strong>" in (
+        response.content.decode()
+    )
+    nina = Staff.objects.get(username="nina")
+    assert nina.has_usable_password() is False
+    (mail,) = mailoutbox
+    assert mail.to == ["n@example.com"]
+    assert "/setup/" in mail.body
+    # The creator's page carries no link and no password.
+    assert "/setup/" not in response.content.decode()
 
 
 def test_create_form_offers_only_assignable_roles(client_for, administrator):
@@ -60,7 +66,7 @@ def test_administrator_posting_an_administrator_role_gets_a_field_error(client_f
 def test_taken_username_rerenders_with_the_error(client_for, administrator):
     StaffFactory(username="nina")
     response = client_for(administrator).post(
-        _url("staff-create"), {"username": "nina", "role": "helpdesk"}
+        _url("staff-create"), {"username": "nina", "role": "helpdesk", "email": "n@example.com"}
     )
     assert response.status_code == 200
     assert "The username “nina” is taken." in response.content.decode()

@@ -72,7 +72,8 @@ def test_cannot_edit_another_units_groups(bound, client_for):
 def test_can_create_staff_only_bound_within_their_units(bound, client_for, units):
     chosen = [bound["other"].pk] if units == "other" else []
     response = client_for(bound["admin"]).post(
-        _url("staff-create"), {"username": "newbie", "role": "helpdesk", "units": chosen}
+        _url("staff-create"),
+        {"username": "newbie", "role": "helpdesk", "units": chosen, "email": "nb@example.com"},
     )
 
     assert response.status_code == 200
@@ -84,7 +85,12 @@ def test_can_create_staff_only_bound_within_their_units(bound, client_for, units
 def test_may_create_staff_in_their_own_unit(bound, client_for):
     response = client_for(bound["admin"]).post(
         _url("staff-create"),
-        {"username": "newbie", "role": "helpdesk", "units": [bound["own"].pk]},
+        {
+            "username": "newbie",
+            "role": "helpdesk",
+            "units": [bound["own"].pk],
+            "email": "nb@example.com",
+        },
     )
 
     assert response.status_code == 200
