@@ -411,6 +411,16 @@ def _enrollment(**fields) -> Callable[[random.Random, Doc], None]:
     return apply
 
 
+def _duplicate(rng: random.Random, doc: Doc) -> None:
+    """The new authenticator's name is taken by the old one, still on record."""
+    pending = _auth(doc, "push")
+    doc["devices"].append({**_phone(rng, "old-phone"), "lost": True})
+    doc["authenticators"].append(
+        {"method": "push", "device": "old-phone", "status": "revoked", "name": pending["name"]}
+    )
+    doc["enrollment"]["error"] = "duplicate_name"
+
+
 def _token_mistyped(rng: random.Random, doc: Doc) -> None:
     doc["enrollment"]["error"] = "invalid_serial"
     if rng.random() < 0.5:
@@ -498,7 +508,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("activation_link_expired", ("pending", "pending_totp"),
           _enrollment(error="activation_expired", activation_expires_in_hours=-24),
           ("enrollment_failure", "code_not_received")),
-    Fault("duplicate_authenticator_name", ("pending",), _enrollment(error="duplicate_name"),
+    Fault("duplicate_authenticator_name", ("pending",), _duplicate,
           ("enrollment_failure",)),
     Fault("invalid_manual_key", ("pending_totp",), _enrollment(error="invalid_key"),
           ("enrollment_failure", "code_rejected")),

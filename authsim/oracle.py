@@ -360,7 +360,8 @@ def _factor(w: _World, active: list[AuthenticatorSpec]):
         if _spare_phones(w, active):
             return {RE_ENROLLED}, RE_ENROLLED, sign_in
         return {BYPASS}, BYPASS, sign_in
-    if "otp_channel_unavailable" in faults:
+    if [f for f in faults if f not in IN_PLACE] == ["otp_channel_unavailable"]:
+        # Only the missing number or address stands in the way.
         if chosen.method == "sms" and w.scenario.user.own_mobile:
             # The caller can give the number: the record is corrected and the code comes.
             return {CODE, ENROLLED}, CODE, sign_in

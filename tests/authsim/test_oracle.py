@@ -350,3 +350,17 @@ def test_the_oracle_reads_only_the_scenario_never_the_engine_or_the_database():
     }
     assert not [name for name in imported if name and name.startswith("troubleshooting")]
     assert not [name for name in imported if name and name.endswith((".models", "signin"))]
+
+
+def test_a_missing_number_behind_a_broken_provider_is_not_fixed_by_adding_it():
+    found = verdict(
+        world(
+            **merged(
+                SMS,
+                user={"mobile": None, "own_mobile": "+14155550177"},
+                providers={"sms": {"rate_limited": True}},
+            )
+        )
+    )
+    assert found.root_causes == ("sms_rate_limited", "otp_channel_unavailable")
+    assert found.outcomes == {"escalated_tier2"}
