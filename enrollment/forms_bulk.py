@@ -13,6 +13,7 @@ from enrollment.bulk import (
 from enrollment.enums import BulkAction, EnrollmentStage
 from helpdesk.form_fields import BoundedDateField, id_field
 from helpdesk.models import Staff
+from helpdesk.reasons import reason_problem
 
 STAGE_CHOICES = [
     ("", "Any stage"),
@@ -74,6 +75,7 @@ class BulkStartForm(BulkFilterForm):
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Give a reason: it is recorded in the audit trail.")
+        problem = reason_problem(reason)
+        if problem:
+            raise forms.ValidationError(problem)
         return reason

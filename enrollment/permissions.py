@@ -22,11 +22,8 @@ def can_approve(staff: Staff) -> bool:
 
 
 def is_own_account(staff: Staff, end_user: EndUser) -> bool:
-    """Whether the end user is (by username or email) the staff member themself.
-
-    Compared case-insensitively; blank emails never match, so two accounts without an email
-    are not taken for the same person."""
-    if staff.username and staff.username.casefold() == end_user.username.casefold():
-        return True
-    staff_email = (staff.email or "").strip().casefold()
-    return bool(staff_email) and staff_email == (end_user.email or "").strip().casefold()
+    """Whether the end user is the staff member themself: decided by the explicit link an
+    administrator set (Staff.directory_identity, helpdesk.services.staff
+    .staff_link_directory_identity), never by comparing names or addresses, which a
+    look-alike account ("dana.lee2", a changed email) would slip past."""
+    return staff.directory_identity_id is not None and staff.directory_identity_id == end_user.pk

@@ -44,6 +44,7 @@ from enrollment.services.guards import (
 from enrollment.services.identity import identity_guards
 from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.permissions import end_user_in_scope
+from helpdesk.reasons import is_meaningful_reason, reason_problem
 from helpdesk.roles import Capability
 from helpdesk.scoping import end_user_scope_q
 
@@ -119,8 +120,8 @@ def approval_request_create(
     guards = identity_guards(
         actor, ticket, VerificationMethod.SUPERVISOR, capability, on_refusal=refuse
     )
-    if not reason:
-        detail = "Say why you need a supervisor's approval."
+    if not is_meaningful_reason(reason):
+        detail = reason_problem(reason) or ""
         with transaction.atomic():
             _record(
                 draft,
@@ -192,7 +193,7 @@ def approval_decide(
                 if is_own_account(actor, locked.end_user)
                 else "",
             ),
-            GuardResult(REASON, bool(reason), "" if reason else "Give a reason for the decision."),
+            GuardResult(REASON, is_meaningful_reason(reason), reason_problem(reason) or ""),
         )
         all_results = (*results, *checks)
         failed = [c for c in checks if not c.passed]

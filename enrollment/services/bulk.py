@@ -33,6 +33,7 @@ from enrollment.services.links import (
 from helpdesk.enums import EventKind
 from helpdesk.models import AuditChainHead, Staff
 from helpdesk.outbox import enqueue_on_commit
+from helpdesk.reasons import is_meaningful_reason, reason_problem
 from helpdesk.roles import Capability
 from helpdesk.services.audit import Payload, audit_event_record, register_payload
 
@@ -112,8 +113,8 @@ def bulk_job_start(
     if action not in BulkAction.values:
         raise BulkJobRefused(f"Unknown bulk action {action!r}.")
     reason = reason.strip()
-    if not reason:
-        raise BulkJobRefused("Give a reason: it is recorded in the audit trail.")
+    if not is_meaningful_reason(reason):
+        raise BulkJobRefused(reason_problem(reason) or "")
     # Serialise job starts on the admin stream's head (the start event appends to it anyway),
     # so two administrators of one unit cannot both pass the running-job check at once.
     head, _ = AuditChainHead.objects.get_or_create(name=AUDIT_STREAM)

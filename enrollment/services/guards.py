@@ -43,6 +43,7 @@ from enrollment.services.events import (
 from helpdesk.enums import OPEN_STATUSES
 from helpdesk.models import Staff, Ticket
 from helpdesk.permissions import end_user_in_scope
+from helpdesk.reasons import is_meaningful_reason, reason_problem
 from helpdesk.roles import Capability
 
 # Guard names, as recorded in events and as playbooks (troubleshooting.actions) name them.
@@ -277,9 +278,7 @@ def _evaluate(
             "" if is_open else f"Ticket #{ticket.pk} is {ticket.status}; reopen it first.",
         )
     )
-    results.append(
-        GuardResult(REASON, bool(reason), "" if reason else "Say why you are doing this.")
-    )
+    results.append(GuardResult(REASON, is_meaningful_reason(reason), reason_problem(reason) or ""))
     own = is_own_account(actor, end_user)
     results.append(
         GuardResult(

@@ -515,3 +515,41 @@ def _unit_update(
         changes=changes,
     )
     return True
+
+
+def staff_link_directory_identity(*, actor: Staff, target: Staff, end_user: Any | None) -> bool:
+    """Links `target` to their own account in the directory (None: no account there), which
+    then decides "own account" for every guard. Returns whether anything changed.
+
+    Side effects: Staff.directory_identity and an "admin.staff_changed" event (action
+    "identity_linked") with old and new usernames. Raises PermissionDenied (recorded as
+    refused) when the actor may not change `target`; ValidationError when that end user is
+    already linked to another staff member."""
+    current = _fresh(target)
+    old = current.directory_identity.username if current.directory_identity else None
+    new = end_user.username if end_user is not None else None
+    attempt = _Attempt(
+        "identity_linked", "staff", current.pk, current.username, {"identity": (old, new)}
+    )
+    _require_may_change(actor, current, attempt)
+    with transaction.atomic():
+        locked = Staff.objects.select_for_update().get(pk=target.pk)
+        new_id = end_user.pk if end_user is not None else None
+        if locked.directory_identity_id == new_id:
+            return False
+        if new_id is not None and Staff.objects.filter(directory_identity_id=new_id).exists():
+            raise ValidationError(
+                {"end_user": f"{end_user.username} is already linked to another staff member."}
+            )
+        locked.directory_identity_id = new_id
+        locked.save(update_fields=["directory_identity"])
+        target.directory_identity_id = new_id
+        _record(
+            actor,
+            action="identity_linked",
+            subject="staff",
+            target_id=locked.pk,
+            target=locked.username,
+            changes={"identity": (old, new)},
+        )
+    return True

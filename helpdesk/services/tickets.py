@@ -32,6 +32,7 @@ from helpdesk.enums import (
 )
 from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.permissions import end_user_in_scope
+from helpdesk.reasons import is_meaningful_reason, reason_problem
 from helpdesk.roles import Capability
 from helpdesk.services.audit import (
     AssignedPayload,
@@ -341,8 +342,8 @@ def ticket_escalate(
     reason, not a higher tier)."""
     _require(actor, Capability.WORK_TICKETS)
     reason = reason.strip()
-    if not reason:
-        raise TicketError("Say why the ticket is escalated.")
+    if not is_meaningful_reason(reason):
+        raise TicketError(reason_problem(reason) or "")
     locked, moment = _lock(actor, ticket, expected_version)
     return _sync(ticket, _escalate(locked, moment, actor, reason, to_tier, automatic=False))
 

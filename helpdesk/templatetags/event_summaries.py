@@ -477,6 +477,8 @@ def _staff(p: Payload, _end_user: str) -> str:
             return f"Changed administrative unit {target}" + (
                 f": {'; '.join(parts)}" if parts else ""
             )
+        case "identity_linked":
+            return f"Linked {target} to their directory account: {change('identity')}"
         case "refused":
             what = _STAFF_ATTEMPT.get(p.get("attempted", ""), "a change")
             return f"Refused {what} of {target or 'a new account'}: {_text(p.get('refusal'))}"
@@ -490,6 +492,7 @@ _STAFF_ATTEMPT = {
     "deactivated": "deactivating the staff account",
     "unit_created": "creating the administrative unit",
     "unit_updated": "changing the administrative unit",
+    "identity_linked": "linking the directory account",
 }
 
 

@@ -21,7 +21,9 @@ from enrollment.services import (
     end_user_unlock,
 )
 from helpdesk.enums import TicketStatus, Tier
+from helpdesk.reasons import PROBLEM as REASON_PROBLEM
 from helpdesk.roles import Role
+from helpdesk.services.staff import staff_link_directory_identity
 from helpdesk.services.tickets import ticket_escalate, ticket_resolve
 from tests.conftest import make_staff
 from tests.enrollment.recovery_helpers import (  # noqa: F401 - fixtures
@@ -152,13 +154,16 @@ def test_a_reason_is_required(desk, reason):
     with pytest.raises(RecoveryRefused) as refused:
         bypass_code_issue(actor=desk.technician, ticket=desk.ticket, reason=reason)
 
-    assert (refused.value.guard, str(refused.value)) == ("reason", "Say why you are doing this.")
+    assert (refused.value.guard, str(refused.value)) == ("reason", REASON_PROBLEM)
     assert guard_map(desk.last_event().payload)["reason"] is False
 
 
-def test_nobody_acts_on_their_own_account_matched_by_email(desk):
-    desk.technician.email = "Dana.Lee@example.com"
-    desk.technician.save(update_fields=["email"])
+def _link_to_the_caller(desk, staff):
+    staff_link_directory_identity(actor=desk.owner, target=staff, end_user=desk.end_user)
+
+
+def test_nobody_acts_on_their_own_linked_account(desk):
+    _link_to_the_caller(desk, desk.technician)
     verify_caller(desk, staff=desk.colleague)
 
     with pytest.raises(RecoveryRefused) as refused:
@@ -169,17 +174,23 @@ def test_nobody_acts_on_their_own_account_matched_by_email(desk):
     assert guard_map(desk.last_event().payload)["not_self"] is False
 
 
-def test_nobody_acts_on_their_own_account_matched_by_username(desk):
-    desk.technician.username = "DANA.LEE"
-    desk.technician.save(update_fields=["username"])
-    verify_caller(desk, staff=desk.colleague)
+def test_own_account_is_the_link_not_a_matching_name_or_address(desk):
+    desk.technician.username, desk.technician.email = "DANA.LEE", desk.end_user.email
+    desk.technician.save(update_fields=["username", "email"])
+    _link_to_the_caller(desk, desk.colleague)
+    verify_caller(desk, staff=desk.owner)
 
     with pytest.raises(RecoveryRefused) as refused:
         device_mark_lost(
-            actor=desk.technician, ticket=desk.ticket, reason=REASON, device_id=desk.phone.pk
+            actor=desk.colleague, ticket=desk.ticket, reason=REASON, device_id=desk.phone.pk
         )
 
     assert refused.value.guard == "not_self"
+    # The look-alike (same name and address, no link) is not taken for the caller.
+    done = device_mark_lost(
+        actor=desk.technician, ticket=desk.ticket, reason=REASON, device_id=desk.phone.pk
+    )
+    assert done is not None
 
 
 def test_open_fraud_signal_blocks_and_offers_escalation_to_security(desk):
@@ -297,7 +308,7 @@ def test_a_technician_cannot_approve(privileged_desk):
     )
 
     with pytest.raises(PermissionDenied):
-        approval_decide(actor=desk.colleague, approval=approval, approve=True, reason="ok")
+        approval_decide(actor=desk.colleague, approval=approval, approve=True, reason="Checked")
 
     assert ApprovalRequest.objects.get().status == ApprovalStatus.PENDING
 
@@ -435,8 +446,7 @@ def test_every_guard_result_is_recorded_on_success(desk):
 
 
 def test_second_approval_request_on_own_account_is_refused_as_a_recovery_event(desk):
-    desk.technician.email = desk.end_user.email
-    desk.technician.save(update_fields=["email"])
+    _link_to_the_caller(desk, desk.technician)
 
     with pytest.raises(RecoveryRefused) as refused:
         approval_request_create(

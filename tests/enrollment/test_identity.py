@@ -21,6 +21,7 @@ from enrollment.services import (
     identity_push_send,
 )
 from helpdesk.enums import EventKind
+from helpdesk.reasons import PROBLEM as REASON_PROBLEM
 from helpdesk.roles import Role
 from tests.conftest import make_staff
 from tests.enrollment.recovery_helpers import desk_fixture  # noqa: F401 - fixture
@@ -177,7 +178,7 @@ def test_supervisor_decision_needs_a_reason(desk):
     with pytest.raises(IdentityRefused.__mro__[1]) as refused:
         approval_decide(actor=desk.supervisor, approval=approval, approve=True, reason=" ")
 
-    assert str(refused.value) == "Give a reason for the decision."
+    assert str(refused.value) == REASON_PROBLEM
     assert identity_current(desk.ticket) is None
 
 
@@ -189,7 +190,7 @@ def test_supervisor_of_another_unit_cannot_decide(desk):
     )
 
     with pytest.raises(Http404):
-        approval_decide(actor=outsider, approval=approval, approve=True, reason="ok")
+        approval_decide(actor=outsider, approval=approval, approve=True, reason="Checked")
 
 
 def test_a_read_only_auditor_cannot_start_a_verification(desk):

@@ -13,6 +13,7 @@ from enrollment.enums import ApprovalKind
 from enrollment.models import ApprovalRequest, BypassCode
 from enrollment.services import approval_request_create
 from helpdesk.roles import Role
+from helpdesk.services.staff import staff_link_directory_identity
 from tests.conftest import make_staff
 from tests.enrollment.recovery_helpers import (  # noqa: F401 - fixtures
     desk_fixture,
@@ -104,13 +105,14 @@ def test_reason_guard_over_http(desk, client_for):
 
     response = issue(client_for(desk.technician), desk, reason="  ")
 
-    assert "Refused:</strong> Say why you are doing this." in response.content.decode()
+    assert (
+        "Refused:</strong> Give a reason in words (at least 3 letters" in response.content.decode()
+    )
     assert guard_map(desk.last_event().payload)["reason"] is False
 
 
 def test_not_self_guard_over_http(desk, client_for):
-    desk.technician.email = desk.end_user.email
-    desk.technician.save(update_fields=["email"])
+    staff_link_directory_identity(actor=desk.owner, target=desk.technician, end_user=desk.end_user)
     verify_caller(desk, staff=desk.colleague)
 
     response = issue(client_for(desk.technician), desk)
@@ -192,12 +194,11 @@ def test_supervisor_cannot_decide_own_account_request_over_http(desk, client_for
     approval = approval_request_create(
         actor=desk.technician, ticket=desk.ticket, kind=ApprovalKind.IDENTITY, reason="No phone"
     )
-    desk.supervisor.email = desk.end_user.email
-    desk.supervisor.save(update_fields=["email"])
+    staff_link_directory_identity(actor=desk.owner, target=desk.supervisor, end_user=desk.end_user)
 
     response = client_for(desk.supervisor).post(
         reverse("enrollment:approval-decide", kwargs={"pk": approval.pk}),
-        {"decision": "approve", "reason": "ok"},
+        {"decision": "approve", "reason": "Checked"},
     )
 
     assert response.status_code == 200
