@@ -15,6 +15,7 @@ Import from here; the modules are an implementation detail:
 
 from enrollment.services.approvals import (
     approval_decide,
+    approval_get_for_decision,
     approval_get_visible,
     approval_request_create,
     approvals_pending_visible_to,
@@ -69,6 +70,7 @@ __all__ = [
     "activation_link_issue",
     "activation_resend",
     "approval_decide",
+    "approval_get_for_decision",
     "approval_get_visible",
     "approval_request_create",
     "approvals_pending_visible_to",

@@ -166,6 +166,15 @@ def approval_decide(
             _record(approval, actor, "refused", detail=results[0].detail, guards=results)
         raise PermissionDenied(results[0].detail)
     if not results[1].passed:
+        # Still answered as missing, but the attempt is on the ticket's trail.
+        with transaction.atomic():
+            _record(
+                approval,
+                actor,
+                "refused",
+                detail="The end user is outside your administrative units.",
+                guards=results,
+            )
         raise Http404("No such approval request.")
     with transaction.atomic():
         locked = (
@@ -252,6 +261,20 @@ def approvals_pending_visible_to(staff: Staff) -> QuerySet[ApprovalRequest]:
     if scope:
         rows = rows.filter(pk__in=ApprovalRequest.objects.filter(scope).values("pk"))
     return rows.select_related("ticket", "end_user", "requested_by").order_by("created_at", "id")
+
+
+def approval_get_for_decision(pk: int) -> ApprovalRequest:
+    """The request a decision names, whoever may see it: approval_decide itself refuses
+    (and records on the ticket) a decider outside the end user's units. Raises Http404
+    when there is no such request."""
+    approval = (
+        ApprovalRequest.objects.select_related("ticket", "end_user", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if approval is None:
+        raise Http404("No such approval request.")
+    return approval
 
 
 def approval_get_visible(staff: Staff, pk: int) -> ApprovalRequest:

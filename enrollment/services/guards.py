@@ -57,6 +57,7 @@ NO_FRAUD = "no_open_fraud"
 SECOND_APPROVER = "second_approver"
 RATE_TECHNICIAN = "rate_limit_technician"
 RATE_END_USER = "rate_limit_end_user"
+TARGET_OF_END_USER = "target_of_end_user"
 
 
 @dataclass(frozen=True)
@@ -446,4 +447,20 @@ def guarded_run[T](
         if not refusal.results:
             refusal.results = (*access,)
         _record_refusal(ticket, actor, spec, reason, refusal, target)
+        raise
+    except Http404 as missing:
+        # A target that is not this end user's (another user's authenticator or device id):
+        # refused like any guard, on the ticket's trail, and still answered as missing.
+        message = str(missing) or "No such record for this end user."
+        with transaction.atomic():
+            _record(
+                ticket,
+                actor,
+                spec,
+                outcome="refused",
+                reason=reason,
+                results=(*access, GuardResult(TARGET_OF_END_USER, False, message)),
+                message=message,
+                target=target,
+            )
         raise

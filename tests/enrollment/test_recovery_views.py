@@ -12,6 +12,7 @@ from authsim.models import FraudReport
 from enrollment.enums import ApprovalKind
 from enrollment.models import ApprovalRequest, BypassCode
 from enrollment.services import approval_request_create
+from helpdesk.enums import EventKind
 from helpdesk.roles import Role
 from helpdesk.services.staff import staff_link_directory_identity
 from tests.conftest import make_staff
@@ -21,7 +22,7 @@ from tests.enrollment.recovery_helpers import (  # noqa: F401 - fixtures
     privileged_desk_fixture,
     verify_caller,
 )
-from tests.factories import AdministrativeUnitFactory, EndUserFactory, GroupFactory
+from tests.factories import AdministrativeUnitFactory, DeviceFactory, EndUserFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +435,37 @@ def test_handing_over_is_recorded_once_on_the_trail(desk, client_for):
         again.content.decode(), "bypass-code-issue"
     )
     assert desk.ticket.events.filter(payload__action="bypass_codes_handed_over").count() == 1
+
+
+def test_another_users_device_id_is_refused_with_an_event_on_the_ticket(desk, client_for):
+    other = DeviceFactory(name="Someone else's phone")
+
+    response = client_for(desk.technician).post(
+        action_url(desk, "device_mark_lost"), {"reason": "Caller lost it", "device": other.pk}
+    )
+
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.lost_at is None
+    refused = desk.last_event().payload
+    assert (refused["action"], refused["outcome"]) == ("device_mark_lost", "refused")
+    assert guard_map(refused)["target_of_end_user"] is False
+
+
+def test_an_out_of_unit_approval_decision_is_refused_with_an_event(desk, client_for):
+    approval = approval_request_create(
+        actor=desk.technician, ticket=desk.ticket, kind=ApprovalKind.IDENTITY, reason="No phone"
+    )
+    outsider = make_staff(Role.SUPERVISOR, username="out.super")
+    AdministrativeUnitFactory(name="Elsewhere", groups=[GroupFactory()], staff=[outsider])
+
+    response = client_for(outsider).post(
+        reverse("enrollment:approval-decide", kwargs={"pk": approval.pk}),
+        {"decision": "approve", "reason": "Looks fine to me"},
+    )
+
+    assert response.status_code == 404
+    approval.refresh_from_db()
+    assert approval.status == "pending"
+    refused = desk.last_event(EventKind.IDENTITY_VERIFIED).payload
+    assert (refused["result"], refused["by"]) == ("refused", "out.super")
