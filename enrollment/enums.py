@@ -18,6 +18,8 @@ class Platform(models.TextChoices):
     HARDWARE_TOKEN = "hardware_token", "Hardware token"
     SECURITY_KEY = "security_key", "Security key"
     DESKTOP = "desktop", "Desktop"
+    # A device the MFA service names but does not describe (privacyIDEA's token description).
+    UNREPORTED = "unreported", "Not reported by the service"
 
 
 class Method(models.TextChoices):

@@ -17,7 +17,13 @@ Conventions:
   a clock running late) never crosses this port except through its effects (no response,
   invalid passcode, last seen, delivery status).
 - Failures: `UnknownObject` for an id the service does not know, `ServiceUnavailable` when
-  the service cannot be reached; both are `MFAServiceError`s.
+  the service cannot be reached, `ServiceRefused` when the service's own policy refuses the
+  helpdesk's account, `NotSupported` for something the service cannot report or do; all are
+  `MFAServiceError`s.
+- Capabilities: a real service reports less than the simulator. `MFAService.capabilities`
+  declares what it can report and do (the CAPABILITY_* names below); a check whose data the
+  service cannot give answers `unknown` instead of guessing, and an action the service cannot
+  perform is not offered.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from enrollment.enums import AuthenticatorStatus
 
 DEFAULT_MFA_SERVICE = "authsim.service.AuthSimService"
 
@@ -48,6 +56,121 @@ class ServiceUnavailable(MFAServiceError):
     """The service did not answer (network failure, outage)."""
 
 
+class ServiceRefused(MFAServiceError):
+    """The service answered but refused: its own policy does not let the helpdesk's service
+    account do this (privacyIDEA's admin policies), or it rejected the request."""
+
+
+class NotSupported(MFAServiceError):
+    """The service cannot report or do this (see MFAService.capabilities)."""
+
+
+# What a service can report or do, beyond the core every service has (sign-in, passcode
+# checks, auth log, unlock, reset, notifying the end user). Plain words for the technician
+# are in CAPABILITY_LABELS.
+CAPABILITY_DEVICE_REPORT = "device_report"  # phone OS and app versions, last check-in, push
+CAPABILITY_DELIVERY_LOG = "delivery_log"  # what became of each push, SMS, call and email
+CAPABILITY_PROVIDER_STATUS = "provider_status"  # SMS, voice, email and push provider health
+CAPABILITY_FRAUD_SIGNALS = "fraud_signals"  # "this wasn't me" reports
+CAPABILITY_VERIFICATION_PUSH = "verification_push"  # a push asking the caller to confirm
+CAPABILITY_TOKEN_RESYNC = "token_resync"  # noqa: S105 -- a name, not a secret; TOTP/HOTP resynchronisation from two codes
+CAPABILITY_TOKEN_ENABLE = "token_enable"  # noqa: S105 -- a name, not a secret; disable and re-enable a token
+CAPABILITY_SERVICE_BYPASS_CODES = "service_bypass_codes"  # the service mints bypass codes
+CAPABILITY_DIRECTORY_SYNC = "directory_sync"  # the directory is imported from the service
+CAPABILITY_ENROLLMENT_LINKS = "enrollment_links"  # enrollment and activation links by email
+# The helpdesk may edit contacts and token assignments in the directory itself (a service
+# that owns the directory holds them: a local edit would be undone by the next sync).
+CAPABILITY_DIRECTORY_EDITS = "directory_edits"
+
+CAPABILITY_LABELS: dict[str, str] = {
+    CAPABILITY_DEVICE_REPORT: "the end user's phones (system and app versions, last check-in)",
+    CAPABILITY_DELIVERY_LOG: "what happened to the messages sent to the end user",
+    CAPABILITY_PROVIDER_STATUS: "the health of its text message, call, email and push providers",
+    CAPABILITY_FRAUD_SIGNALS: "fraud reports by the end user",
+    CAPABILITY_VERIFICATION_PUSH: "verification requests to the end user's phone",
+    CAPABILITY_TOKEN_RESYNC: "resynchronising a code generator",
+    CAPABILITY_TOKEN_ENABLE: "disabling and re-enabling an authenticator",
+    CAPABILITY_SERVICE_BYPASS_CODES: "temporary codes minted by the service",
+    CAPABILITY_DIRECTORY_SYNC: "importing its users and authenticators into the directory",
+    CAPABILITY_ENROLLMENT_LINKS: "enrollment and activation links sent by email",
+    CAPABILITY_DIRECTORY_EDITS: "changes to contacts and tokens made in the helpdesk",
+}
+
+# Recovery and identity services (enrollment.services, by name) that need a capability: a
+# service without it is not offered them (the ticket panel hides them with the reason, a
+# guided session takes the action's `blocked` branch, and the service refuses them).
+ACTION_NEEDS: dict[str, str] = {
+    "identity_push_send": CAPABILITY_VERIFICATION_PUSH,
+    "contact_number_add": CAPABILITY_DIRECTORY_EDITS,
+    "token_serial_correct": CAPABILITY_DIRECTORY_EDITS,
+    "token_resync": CAPABILITY_TOKEN_RESYNC,
+}
+
+# The simulator reports everything the helpdesk can use except what only a directory-owning
+# or code-minting service does.
+SIMULATOR_CAPABILITIES: frozenset[str] = frozenset(
+    {
+        CAPABILITY_DEVICE_REPORT,
+        CAPABILITY_DELIVERY_LOG,
+        CAPABILITY_PROVIDER_STATUS,
+        CAPABILITY_FRAUD_SIGNALS,
+        CAPABILITY_VERIFICATION_PUSH,
+        CAPABILITY_TOKEN_RESYNC,
+        CAPABILITY_ENROLLMENT_LINKS,
+        CAPABILITY_DIRECTORY_EDITS,
+    }
+)
+
+
+def not_reported_reason(capability: str) -> str:
+    """What the technician reads when a check or action needs `capability`."""
+    what = CAPABILITY_LABELS.get(capability, capability.replace("_", " "))
+    return f"The MFA service does not report this ({what})."
+
+
+def not_offered_reason(action: str, service: MFAService) -> str | None:
+    """Why `action` (an enrollment.services name) is not offered on `service`, or None."""
+    needed = ACTION_NEEDS.get(action)
+    if needed is None or service.supports(needed):
+        return None
+    what = CAPABILITY_LABELS.get(needed, needed.replace("_", " "))
+    return f"Not offered: the MFA service does not support {what}."
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceToken:
+    """One token (authenticator) as a directory-owning service reports it."""
+
+    serial: str
+    method: str  # Method value
+    status: str  # AuthenticatorStatus value
+    description: str
+    failcount: int
+    maxfail: int
+    rollout_state: str  # the service's own enrollment state, verbatim ("enrolled", "clientwait" …)
+
+    @property
+    def locked(self) -> bool:
+        return self.maxfail > 0 and self.failcount >= self.maxfail
+
+    @property
+    def status_display(self) -> str:
+        return AuthenticatorStatus(self.status).label
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUser:
+    """One user of a directory-owning service, keyed by the service's own identifier."""
+
+    service_id: str  # e.g. "alice@corp" for privacyIDEA (username@realm)
+    username: str
+    full_name: str
+    email: str
+    mobile: str
+    phone: str
+    tokens: tuple[ServiceToken, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class SignInAttempt:
     """One sign-in attempt. A push attempt stays `pending` until answered or timed out."""
@@ -60,6 +183,8 @@ class SignInAttempt:
     device_id: int | None
     application: str | None
     created_at: datetime
+    # The service's own words for the result, verbatim (privacyIDEA: "wrong otp value").
+    detail: str = ""
 
     @property
     def is_pending(self) -> bool:
@@ -90,8 +215,10 @@ class AuthLogEntry:
     application: str | None
     factor: str
     result: str  # AttemptResult
-    reason: str  # AuthReason
+    reason: str  # AuthReason, or the service's message verbatim when it maps onto none
     device_id: int | None
+    # The service's own words for the result, verbatim (privacyIDEA: "wrong otp value").
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +307,18 @@ class ActivationInfo:
 class MFAService(abc.ABC):
     """Everything the helpdesk asks of an MFA service.
 
-    Implementations: authsim.service.AuthSimService (the simulator, default). Methods that
-    change state on the service side are named for their effect and return None unless the
-    service reports something back.
+    Implementations: authsim.service.AuthSimService (the simulator, default) and
+    enrollment.privacyidea.PrivacyIDEAService. Methods that change state on the service side
+    are named for their effect and return None unless the service reports something back.
     """
+
+    # What this service can report and do (CAPABILITY_* names).
+    capabilities: frozenset[str] = SIMULATOR_CAPABILITIES
+    # The service's name in plain words, for messages to the technician.
+    label: str = "the MFA service"
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
 
     # --- Sign-in and verification ------------------------------------------------------------
 
@@ -283,6 +418,33 @@ class MFAService(abc.ABC):
     @abc.abstractmethod
     def now(self) -> datetime:
         """The service's clock (authsim: enrollment.clock.now())."""
+
+    # --- Optional: only services that declare the capability ------------------------------
+
+    def disable_authenticator(self, *, authenticator_id: int) -> None:
+        """Stops the authenticator from being accepted, keeping its registration
+        (CAPABILITY_TOKEN_ENABLE). Services without it forget the registration instead."""
+        self.reset_authenticator(authenticator_id=authenticator_id)
+
+    def enable_authenticator(self, *, authenticator_id: int) -> None:
+        """Lets a disabled authenticator be accepted again (CAPABILITY_TOKEN_ENABLE)."""
+        raise NotSupported(not_reported_reason(CAPABILITY_TOKEN_ENABLE))
+
+    def issue_bypass_code(self, *, end_user_id: int, expires_at: datetime) -> str:
+        """Mints a single-use code the service itself accepts at sign-in until `expires_at`,
+        returned once (CAPABILITY_SERVICE_BYPASS_CODES). Services without it accept the
+        codes the helpdesk issues (enrollment.services.bypass)."""
+        raise NotSupported(not_reported_reason(CAPABILITY_SERVICE_BYPASS_CODES))
+
+    def directory_users(self) -> list[ServiceUser]:
+        """Every user of the realms the helpdesk serves, with their tokens
+        (CAPABILITY_DIRECTORY_SYNC)."""
+        raise NotSupported(not_reported_reason(CAPABILITY_DIRECTORY_SYNC))
+
+    def directory_user(self, *, end_user_id: int) -> ServiceUser | None:
+        """One end user as the service reports them now, None when it no longer knows them
+        (CAPABILITY_DIRECTORY_SYNC)."""
+        raise NotSupported(not_reported_reason(CAPABILITY_DIRECTORY_SYNC))
 
 
 @lru_cache(maxsize=8)

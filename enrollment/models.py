@@ -91,6 +91,9 @@ class EndUser(models.Model):
     )
     privileged = models.BooleanField(default=False)
     groups = models.ManyToManyField(Group, related_name="end_users", blank=True)
+    # The MFA service's own identifier when the directory is imported from it (privacyIDEA:
+    # "username@realm"); NULL for end users the helpdesk's directory owns (the simulator).
+    service_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=clock.now, editable=False)
     updated_at = ClockUpdatedAtField()
 

@@ -36,3 +36,16 @@ def bulk_job_run(*, job_id: int) -> int:
     from enrollment.services.bulk import bulk_job_process
 
     return bulk_job_process(job_id=job_id).processed
+
+
+@shared_task(ignore_result=True)
+def sync_directory() -> int:
+    """Imports the MFA service's users and tokens into the directory (services that own
+    the directory only; nothing to do with the simulator). Idempotent; returns how many
+    changes it made."""
+    from enrollment.mfa import CAPABILITY_DIRECTORY_SYNC, get_mfa_service
+    from enrollment.services.directory_sync import directory_sync
+
+    if not get_mfa_service().supports(CAPABILITY_DIRECTORY_SYNC):
+        return 0
+    return len(directory_sync().changes)

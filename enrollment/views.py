@@ -33,6 +33,7 @@ from enrollment.enums import (
     VerificationStatus,
 )
 from enrollment.labels import say
+from enrollment.mfa import get_mfa_service, not_offered_reason
 from enrollment.models import ApprovalRequest, BypassCode, IdentityVerification
 from enrollment.permissions import can_perform_recovery, can_verify_identity
 from enrollment.services.approvals import approval_contexts
@@ -89,6 +90,8 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
         .select_related("device")
         .first(),
         "push_devices": push_devices(end_user),
+        # What the MFA service cannot do is not offered (the reason is shown instead).
+        "push_not_offered": not_offered_reason("identity_push_send", get_mfa_service()),
         "numbers": phone_numbers_of_record(end_user),
         "pending_authenticators": [
             a for a in authenticators if a.status == AuthenticatorStatus.PENDING_ACTIVATION

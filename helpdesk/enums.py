@@ -180,3 +180,4 @@ class EventKind(models.TextChoices):
     PLAYBOOK_CHANGED = "admin.playbook_changed", "Playbook changed"
     # A record changed through the Django admin (only what no guarded service owns).
     RECORD_CHANGED = "admin.record_changed", "Record changed in the admin"
+    DIRECTORY_SYNCED = "admin.directory_synced", "Directory synced from the MFA service"

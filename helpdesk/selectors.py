@@ -233,6 +233,12 @@ class MfaPicture:
     auth_log: list[Any] = field(default_factory=list)
     fraud_signals: list[Any] = field(default_factory=list)
     service_error: str = ""
+    # The service's name ("privacyIDEA") and, per report it does not give, why not.
+    service_label: str = ""
+    not_reported: dict[str, str] = field(default_factory=dict)
+    # Services that own the directory: their tokens as they stand now, and a refresh button.
+    service_tokens: list[Any] = field(default_factory=list)
+    directory_refresh: bool = False
 
 
 def end_user_mfa_picture(end_user: Any) -> MfaPicture:
@@ -241,6 +247,7 @@ def end_user_mfa_picture(end_user: Any) -> MfaPicture:
 
     A service that cannot be reached does not take the ticket page down: its part of the
     picture is replaced by the error, and the directory part still shows."""
+    from enrollment import mfa
     from enrollment.mfa import MFAServiceError, get_mfa_service
     from enrollment.models import Authenticator, Enrollment
     from enrollment.policy import effective_policy
@@ -254,10 +261,20 @@ def end_user_mfa_picture(end_user: Any) -> MfaPicture:
     )
     picture.policy = effective_policy(end_user, None)
     service = get_mfa_service()
+    picture.service_label = service.label
+    for capability in (mfa.CAPABILITY_DEVICE_REPORT, mfa.CAPABILITY_FRAUD_SIGNALS):
+        if not service.supports(capability):
+            picture.not_reported[capability] = mfa.not_reported_reason(capability)
+    picture.directory_refresh = service.supports(mfa.CAPABILITY_DIRECTORY_SYNC)
     try:
-        picture.devices = service.device_report(end_user_id=end_user.pk)
+        if mfa.CAPABILITY_DEVICE_REPORT not in picture.not_reported:
+            picture.devices = service.device_report(end_user_id=end_user.pk)
         picture.auth_log = service.auth_log(end_user_id=end_user.pk, limit=20)
-        picture.fraud_signals = service.fraud_signals(end_user_id=end_user.pk)
+        if mfa.CAPABILITY_FRAUD_SIGNALS not in picture.not_reported:
+            picture.fraud_signals = service.fraud_signals(end_user_id=end_user.pk)
+        if picture.directory_refresh:
+            remote = service.directory_user(end_user_id=end_user.pk)
+            picture.service_tokens = list(remote.tokens) if remote else []
     except MFAServiceError as exc:
         logger.warning("MFA service unavailable for end user %s: %s", end_user.pk, exc)
         picture.service_error = f"The MFA service did not answer: {exc}"

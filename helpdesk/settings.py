@@ -175,6 +175,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-chains": {"task": "helpdesk.tasks.verify_audit_chains", "schedule": 86400},
     # Every minute: take end users whose bypass codes have all expired out of bypass status.
     "expire-bypass-codes": {"task": "enrollment.tasks.expire_bypass_codes", "schedule": 60},
+    # Every 15 minutes: import the MFA service's users and tokens (privacyIDEA; a no-op on the
+    # simulator, whose directory is the helpdesk's own).
+    "sync-directory": {"task": "enrollment.tasks.sync_directory", "schedule": 900},
 }
 
 # --- Authentication and staff MFA -------------------------------------------------------------
@@ -263,7 +266,7 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-# --- Email (staff set-up links) -------------------------------------------------------------------
+# --- Email (staff set-up links; end-user notices with privacyIDEA) --------------------------------
 
 # Debug runs print mail to the console; anything else sends it through SMTP.
 EMAIL_BACKEND_PATH = env_str(
@@ -331,6 +334,21 @@ MFA_SERVICE = env_str("MFA_SERVICE", "authsim.service.AuthSimService")
 # refuses it in a non-debug deployment (authsim.E001) unless this names the risk as taken,
 # for a training desk with no real end users.
 ALLOW_SIMULATED_MFA_IN_PRODUCTION = env_bool("ALLOW_SIMULATED_MFA_IN_PRODUCTION", False)
+
+# privacyIDEA, when MFA_SERVICE=enrollment.privacyidea.PrivacyIDEAService (docs/privacyidea.md).
+PRIVACYIDEA_URL = env_str("PRIVACYIDEA_URL", "")
+# The helpdesk's service account: a privacyIDEA admin limited by an admin policy to the
+# actions the helpdesk performs (docs/privacyidea-admin-policy.example.txt).
+PRIVACYIDEA_USERNAME = env_str("PRIVACYIDEA_USERNAME", "")
+PRIVACYIDEA_PASSWORD = env_str("PRIVACYIDEA_PASSWORD", "")
+# The realms the helpdesk serves; the first one is where a username without a realm lives.
+PRIVACYIDEA_REALMS = env_list("PRIVACYIDEA_REALMS", [])
+# Certificates are checked unless switched off; a path names a CA bundle to check them with.
+_pi_ca_bundle = env_str("PRIVACYIDEA_CA_BUNDLE", "")
+PRIVACYIDEA_VERIFY_TLS: bool | str = _pi_ca_bundle or env_bool("PRIVACYIDEA_VERIFY_TLS", True)
+PRIVACYIDEA_TIMEOUT_SECONDS = env_int("PRIVACYIDEA_TIMEOUT_SECONDS", 10)
+# Where end users set up their authenticators themselves (privacyIDEA's web UI by default).
+PRIVACYIDEA_PORTAL_URL = env_str("PRIVACYIDEA_PORTAL_URL", "")
 
 # --- Enrollment links and recovery guardrails ------------------------------------------------
 

@@ -15,6 +15,11 @@ helpdesk_patterns = [
     path("tickets/new/", tickets.ticket_open, name="ticket-open"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),
     path("tickets/<int:pk>/mfa/", tickets.ticket_mfa_picture, name="ticket-mfa-picture"),
+    path(
+        "tickets/<int:pk>/mfa/refresh/",
+        tickets.ticket_directory_refresh,
+        name="ticket-directory-refresh",
+    ),
     path("tickets/<int:pk>/assign/", tickets.ticket_assign, name="ticket-assign"),
     path("tickets/<int:pk>/status/", tickets.ticket_status, name="ticket-status"),
     path("tickets/<int:pk>/escalate/", tickets.ticket_escalate, name="ticket-escalate"),

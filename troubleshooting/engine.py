@@ -41,7 +41,7 @@ from troubleshooting.schema import (
     SubflowNode,
     VerifyNode,
 )
-from troubleshooting.vocab import RESOLVED_OUTCOMES
+from troubleshooting.vocab import CHECK_ERROR, CHECK_UNKNOWN, RESOLVED_OUTCOMES
 
 EXHAUSTED = "exhausted"
 OTHERWISE = "otherwise"
@@ -206,6 +206,13 @@ def target_of(node: Any, branch: str) -> str:
     for edge in branches(node):
         if edge.branch == branch:
             return edge.target
+    if branch == CHECK_UNKNOWN and isinstance(node, CheckNode):
+        # The service does not report this check's data: move on by the branch the check
+        # declares for it (or the node's error branch), recorded as `unknown`.
+        from troubleshooting.checks import unknown_moves_on_by
+
+        fallback = unknown_moves_on_by(node.check) or CHECK_ERROR
+        return target_of(node, fallback)
     raise EngineError(f"node {node.id} has no branch {branch!r}")
 
 

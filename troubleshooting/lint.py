@@ -59,7 +59,7 @@ from troubleshooting.schema import (
     parse_playbook,
     parse_yaml,
 )
-from troubleshooting.vocab import RESOLVED_OUTCOMES, VERIFY_OUTCOMES
+from troubleshooting.vocab import CHECK_UNKNOWN, RESOLVED_OUTCOMES, VERIFY_OUTCOMES
 
 # Access restored means a cause was found and fixed; "working as designed" may name none.
 NEEDS_ROOT_CAUSE = RESOLVED_OUTCOMES
@@ -393,7 +393,9 @@ class _Linter:
             self.add(node.id, "unknown-check", f"no check is registered as {node.check}")
             return
         spec = check_registry.get(node.check)
-        self.mapping(node, set(spec.all_outcomes), set(node.outcomes), f"check {node.check}")
+        # `unknown` (the service does not report the check's data) may be mapped, need not be.
+        mapped = set(node.outcomes) - {CHECK_UNKNOWN}
+        self.mapping(node, set(spec.all_outcomes), mapped, f"check {node.check}")
 
     def question_node(self, node: QuestionNode) -> None:
         fact = QUESTION_FACTS.get(node.fact)

@@ -42,6 +42,10 @@ ESCALATION_OUTCOMES: frozenset[str] = frozenset({"escalated_tier2", "escalated_s
 CHECK_ERROR = "error"
 CHECK_TIMEOUT = "timeout"
 RESERVED_OUTCOMES: tuple[str, ...] = (CHECK_ERROR, CHECK_TIMEOUT)
+# A check whose data the MFA service does not report answers this (troubleshooting.checks
+# NOT_REPORTED). A node may map it; when it does not, the session moves on by the branch the
+# check declares for it, so playbooks need not change per service.
+CHECK_UNKNOWN = "unknown"
 
 # What a verify node branches on: the sign-in attempt's result, or timeout when a push was
 # left unanswered past the policy's timeout.

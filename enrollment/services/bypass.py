@@ -32,7 +32,7 @@ from django.db.models import Q
 
 from enrollment import clock, conf
 from enrollment.enums import AuthenticatorStatus, UserStatus
-from enrollment.mfa import get_mfa_service
+from enrollment.mfa import CAPABILITY_SERVICE_BYPASS_CODES, get_mfa_service
 from enrollment.models import BypassCode, EndUser
 from enrollment.services.events import RecoveryActionPayload, recovery_event_record
 from enrollment.services.guards import GuardContext, RecoveryRefused, enforce_access, guarded_run
@@ -91,6 +91,19 @@ def bypass_code_matches(code: str, stored: str) -> bool:
 def _generate() -> str:
     digits = conf.bypass_code_digits()
     return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def _mint(end_user_id: int, count: int, expires_at: datetime) -> tuple[str, ...]:
+    """The codes: minted by the MFA service when it accepts codes of its own at sign-in
+    (privacyIDEA's registration tokens, single use, valid until `expires_at`), otherwise
+    generated here for the service to check against the directory's hashes."""
+    service = get_mfa_service()
+    if service.supports(CAPABILITY_SERVICE_BYPASS_CODES):
+        return tuple(
+            service.issue_bypass_code(end_user_id=end_user_id, expires_at=expires_at)
+            for _ in range(count)
+        )
+    return tuple(_generate() for _ in range(count))
 
 
 def _normalise(code: str) -> str:
@@ -169,7 +182,7 @@ def bypass_code_issue(
                 guard="bypass_code_cap",
             )
         expires_at = ctx.now + lifetime
-        codes = tuple(_generate() for _ in range(count))
+        codes = _mint(end_user.pk, count, expires_at)
         rows = BypassCode.objects.bulk_create(
             [
                 BypassCode(

@@ -21,6 +21,7 @@ A refusal leaves as RecoveryRefused, whose message is written for the technician
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,12 @@ from django.http import Http404
 
 from enrollment import clock
 from enrollment.enums import ApprovalKind, ApprovalStatus, VerificationStatus
-from enrollment.mfa import MFAServiceError, get_mfa_service
+from enrollment.mfa import (
+    CAPABILITY_DIRECTORY_SYNC,
+    MFAServiceError,
+    get_mfa_service,
+    not_offered_reason,
+)
 from enrollment.models import ApprovalRequest, EndUser, IdentityVerification
 from enrollment.permissions import is_own_account
 from enrollment.services import ratelimit
@@ -45,6 +51,8 @@ from helpdesk.models import Staff, Ticket
 from helpdesk.permissions import end_user_in_scope
 from helpdesk.reasons import is_meaningful_reason, reason_problem
 from helpdesk.roles import Capability
+
+logger = logging.getLogger(__name__)
 
 # Guard names, as recorded in events and as playbooks (troubleshooting.actions) name them.
 CAPABILITY = "capability"
@@ -348,6 +356,29 @@ def _evaluate(
     return results, approval, fraud
 
 
+def _refresh_directory_on_commit(end_user_id: int) -> None:
+    """A service that owns the directory (privacyIDEA) is asked for the end user's tokens
+    again once the action is committed, so the directory shows what the action did without
+    waiting for the next sync. A failed refresh leaves the action done (it is only a read);
+    the next sync catches up."""
+    if not get_mfa_service().supports(CAPABILITY_DIRECTORY_SYNC):
+        return
+
+    def refresh() -> None:
+        # Imported here: directory_sync imports the services package, which imports this.
+        from enrollment.services.directory_sync import end_user_sync
+
+        end_user = EndUser.objects.filter(pk=end_user_id).first()
+        if end_user is None:
+            return
+        try:
+            end_user_sync(end_user=end_user)
+        except MFAServiceError:
+            logger.warning("directory refresh of end user %s failed", end_user_id, exc_info=True)
+
+    transaction.on_commit(refresh)
+
+
 def guarded_run[T](
     action: str,
     *,
@@ -381,6 +412,15 @@ def guarded_run[T](
             )
 
     access = enforce_access(actor, ticket, Capability.RECOVERY_ACTIONS, refuse_access)
+    not_offered = not_offered_reason(action, get_mfa_service())
+    if not_offered is not None:
+        refusal = RecoveryRefused(
+            not_offered,
+            guard="not_offered",
+            results=(*access, GuardResult("not_offered", False, not_offered)),
+        )
+        _record_refusal(ticket, actor, spec, reason, refusal, target)
+        raise refusal
     try:
         with transaction.atomic():
             # Lock order: staff, then end user, then (in the event write) the ticket.
@@ -442,6 +482,7 @@ def guarded_run[T](
                 from enrollment.services.notify import end_user_notify_on_commit
 
                 end_user_notify_on_commit(event_id=event.pk, end_user_id=event.end_user_id)
+            _refresh_directory_on_commit(end_user.pk)
             return outcome
     except RecoveryRefused as refusal:
         if not refusal.results:

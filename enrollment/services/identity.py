@@ -30,7 +30,7 @@ from enrollment.enums import (
     VerificationMethod,
     VerificationStatus,
 )
-from enrollment.mfa import MFAServiceError, get_mfa_service
+from enrollment.mfa import MFAServiceError, get_mfa_service, not_offered_reason
 from enrollment.models import Device, EndUser, IdentityVerification
 from enrollment.permissions import is_own_account
 from enrollment.services.events import IdentityPayload, identity_event_record
@@ -162,9 +162,12 @@ def identity_push_send(*, actor: Staff, ticket: Ticket, device_id: int) -> Ident
     verification marked failed, with an event, if the service refused). Raises
     PermissionDenied, Http404, IdentityRefused (not an active push device)."""
     guards = identity_guards(actor, ticket, VerificationMethod.PUSH)
+    not_offered = not_offered_reason("identity_push_send", get_mfa_service())
     device = next((d for d in push_devices(ticket.end_user) if d.pk == device_id), None)
-    if device is None:
-        detail = "That device has no active push authenticator; choose another method."
+    if device is None or not_offered:
+        detail = not_offered or (
+            "That device has no active push authenticator; choose another method."
+        )
         with transaction.atomic():
             _record(
                 ticket,

@@ -5,7 +5,10 @@ Every function takes keyword-only `actor`, `ticket` and `reason` (plus the objec
 on), acts on the ticket's end user only, and raises PermissionDenied (role), Http404 (unit,
 or an object that is not the ticket end user's) or RecoveryRefused (a guard or the action's
 own precondition, with a message for the technician; the refusal is recorded). Calls that
-change the MFA service happen after commit, except a resync, whose answer decides the result.
+change the MFA service happen inside the action's transaction, before the directory is
+changed: a service that fails (ServiceUnavailable, or its own policy refusing) undoes the
+action and the refusal is recorded, naming the operation. Sending activations and
+notifications happens after commit.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 
@@ -61,13 +63,20 @@ def _authenticator_of(ctx: GuardContext, authenticator_id: int) -> Authenticator
 
 
 def _reset_on_service(authenticator_ids: list[int]) -> None:
-    def call() -> None:
-        service = get_mfa_service()
-        for pk in authenticator_ids:
-            service.reset_authenticator(authenticator_id=pk)
+    """Has the MFA service forget the authenticators now, inside the action's transaction:
+    when it fails, the action is undone and the refusal recorded (guarded_run), so the
+    directory never claims a reset the service did not make."""
+    service = get_mfa_service()
+    for pk in authenticator_ids:
+        service.reset_authenticator(authenticator_id=pk)
 
-    if authenticator_ids:
-        transaction.on_commit(call)
+
+def _disable_on_service(authenticator_ids: list[int]) -> None:
+    """Stops the service accepting the authenticators (a service that cannot disable one
+    forgets it instead), inside the action's transaction like _reset_on_service."""
+    service = get_mfa_service()
+    for pk in authenticator_ids:
+        service.disable_authenticator(authenticator_id=pk)
 
 
 def _send_fresh_activation(authenticator: Authenticator) -> ActivationLink | None:
@@ -353,8 +362,9 @@ def end_user_unlock(*, actor: Staff, ticket: Ticket, reason: str) -> EndUser:
     """Unlocks a locked-out end user: status back to active (pending_enrollment with no
     active authenticator), failure counts cleared.
 
-    Sensitive action. Side effects: status and failure counts, one event; after commit the
-    service clears its invalid-attempt counters (unlock_user) and the end user is notified.
+    Sensitive action. Side effects: the service clears its invalid-attempt counters
+    (unlock_user) first, then status and failure counts, one event; after commit the end user
+    is notified.
     Raises PermissionDenied, Http404, RecoveryRefused (also when the user is not locked out).
     """
 
@@ -366,12 +376,12 @@ def end_user_unlock(*, actor: Staff, ticket: Ticket, reason: str) -> EndUser:
                 f"{end_user.get_status_display().lower()}).",
                 guard="end_user_locked_out",
             )
+        # The service first: if it fails, nothing here claims the account is unlocked.
+        get_mfa_service().unlock_user(end_user_id=end_user.pk)
         end_user.authenticators.update(failure_count=0)
         enrolled = end_user.authenticators.filter(status=AuthenticatorStatus.ACTIVE).exists()
         end_user.status = UserStatus.ACTIVE if enrolled else UserStatus.PENDING_ENROLLMENT
         end_user.save(update_fields=["status", "updated_at"])
-        end_user_id = end_user.pk
-        transaction.on_commit(lambda: get_mfa_service().unlock_user(end_user_id=end_user_id))
         ctx.target["status"] = end_user.status
         ctx.message = f"{end_user.username} unlocked ({end_user.get_status_display().lower()})."
         return end_user
@@ -386,9 +396,9 @@ def device_mark_lost(*, actor: Staff, ticket: Ticket, reason: str, device_id: in
     and nothing it generates is accepted.
 
     Protective action (no identity check, allowed with open fraud signals). Side effects:
-    lost_at, authenticators disabled, one event; after commit the service forgets their
-    registrations and the end user is notified. Raises PermissionDenied, Http404,
-    RecoveryRefused (already marked lost)."""
+    the service disables the authenticators (disable_authenticator; the simulator forgets
+    them), lost_at, authenticators disabled, one event; after commit the end user is
+    notified. Raises PermissionDenied, Http404, RecoveryRefused (already marked lost)."""
 
     def perform(ctx: GuardContext) -> Device:
         device = (
@@ -404,8 +414,8 @@ def device_mark_lost(*, actor: Staff, ticket: Ticket, reason: str, device_id: in
         device.lost_at = ctx.now
         device.save(update_fields=["lost_at"])
         disabled = list(device.authenticators.filter(status__in=LIVE).values_list("pk", flat=True))
+        _disable_on_service(disabled)
         Authenticator.objects.filter(pk__in=disabled).update(status=AuthenticatorStatus.DISABLED)
-        _reset_on_service(disabled)
         ctx.target.update(device_id=device.pk, disabled_authenticator_ids=disabled)
         ctx.message = f"{device.name} marked lost; {len(disabled)} authenticator(s) disabled."
         return device

@@ -19,7 +19,9 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from enrollment.mfa import MFAServiceError
 from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
+from enrollment.services.directory_sync import end_user_sync
 from helpdesk.enums import (
     DEDICATED_TRANSITIONS,
     TRANSITIONS,
@@ -290,6 +292,31 @@ def ticket_mfa_picture(request: HttpRequest, pk: int) -> HttpResponse:
     if _wants_partial(request):
         template += "#picture"
     return render(request, template, context)
+
+
+@require_POST
+@login_required
+def ticket_directory_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Imports the ticket's end user from the MFA service again (services that own the
+    directory, such as privacyIDEA), so the MFA picture shows their tokens as they stand.
+    Plain POST: back to the ticket with a message; htmx: the picture again."""
+    _require(request.user, Capability.WORK_TICKETS)
+    ticket = ticket_get_visible(request.user, pk)
+    try:
+        report = end_user_sync(end_user=ticket.end_user, actor=request.user)
+        note = report.summary()
+    except MFAServiceError as exc:
+        note = f"Nothing was changed: {exc}"
+    if not _wants_partial(request):
+        messages.info(request, note)
+        return redirect("helpdesk:ticket-detail", pk=ticket.pk)
+    ticket.end_user.refresh_from_db()
+    context = {
+        "ticket": ticket,
+        "picture": end_user_mfa_picture(ticket.end_user),
+        "refresh_note": note,
+    }
+    return render(request, "helpdesk/tickets/mfa_picture.html#picture", context)
 
 
 def _act(request: HttpRequest, pk: int, form: "type", perform) -> HttpResponse:

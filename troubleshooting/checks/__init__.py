@@ -16,6 +16,13 @@ A check reads only the directory (enrollment.models, enrollment.policy) and the 
 `run_check()` is what the engine's callers use: it turns an MFA service that does not answer
 into `timeout`, any other exception or an undeclared outcome / fact into `error`, so a broken
 check never crashes the wizard.
+
+A real MFA service reports less than the simulator (enrollment.mfa capabilities). A check
+whose data the service cannot give is not run: `run_check()` answers `unknown` with the
+reason ("The MFA service does not report this …"), never a guess. NOT_REPORTED declares, per
+check, the capability it needs and the outcome whose branch the session then moves on by
+(the engine follows it for `unknown` when a node does not map `unknown` itself), so the same
+playbooks run on every service.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from enrollment.mfa import MFAService, ServiceUnavailable, get_mfa_service
+from enrollment import mfa as port
+from enrollment.mfa import MFAService, NotSupported, ServiceUnavailable, get_mfa_service
 from enrollment.models import Application, EndUser
-from troubleshooting.vocab import CHECK_ERROR, CHECK_TIMEOUT, RESERVED_OUTCOMES
+from troubleshooting.vocab import CHECK_ERROR, CHECK_TIMEOUT, CHECK_UNKNOWN, RESERVED_OUTCOMES
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +136,43 @@ def check(
     return decorate
 
 
+class NotReported(NamedTuple):
+    capability: str  # enrollment.mfa CAPABILITY_* the check's data comes from
+    moves_on_by: str  # the declared outcome whose branch the session follows meanwhile
+
+
+# Checks whose data only some services report. The branch followed is the one that goes on
+# to the next question or check, not a conclusion: the step itself records `unknown`.
+NOT_REPORTED: dict[str, NotReported] = {
+    "fraud_signals": NotReported(port.CAPABILITY_FRAUD_SIGNALS, "none"),
+    "sms_provider": NotReported(port.CAPABILITY_PROVIDER_STATUS, "healthy"),
+    "email_provider": NotReported(port.CAPABILITY_PROVIDER_STATUS, "healthy"),
+    "recent_delivery": NotReported(port.CAPABILITY_DELIVERY_LOG, "none"),
+    "invitation_delivery": NotReported(port.CAPABILITY_DELIVERY_LOG, "pending"),
+    "device_health": NotReported(port.CAPABILITY_DEVICE_REPORT, "healthy"),
+    "device_compatibility": NotReported(port.CAPABILITY_DEVICE_REPORT, "compatible"),
+}
+
+
+def not_reported(check_id: str, service: MFAService) -> str | None:
+    """Why `check_id` cannot run on `service` (the technician's words), or None."""
+    needed = NOT_REPORTED.get(check_id)
+    if needed is None or service.supports(needed.capability):
+        return None
+    return port.not_reported_reason(needed.capability)
+
+
+def unknown_result(reason: str) -> CheckResult:
+    return CheckResult(CHECK_UNKNOWN, {"not_reported": reason}, {})
+
+
+def unknown_moves_on_by(check_id: str) -> str | None:
+    """The outcome whose branch a session follows when `check_id` answered `unknown` on a
+    node that does not map `unknown` (None: the node's `error` branch)."""
+    needed = NOT_REPORTED.get(check_id)
+    return needed.moves_on_by if needed else None
+
+
 def run_check(check_id: str, ctx: CheckContext) -> CheckResult:
     """Runs a registered check and never raises for the check's own failures.
 
@@ -135,8 +180,13 @@ def run_check(check_id: str, ctx: CheckContext) -> CheckResult:
     evidence) when the check raised or broke its declaration. Raises KeyError only for an
     unregistered id, which the linter rules out for published playbooks."""
     spec = registry.get(check_id)
+    reason = not_reported(check_id, ctx.mfa)
+    if reason is not None:
+        return unknown_result(reason)
     try:
         outcome, evidence, facts = spec.function(ctx)
+    except NotSupported as exc:
+        return unknown_result(str(exc))
     except ServiceUnavailable as exc:
         return CheckResult(CHECK_TIMEOUT, {"problem": f"The MFA service did not answer: {exc}"}, {})
     except Exception as exc:
