@@ -3,7 +3,7 @@ port with a temporary config and SQLite database, set up with a passwdresolver r
 helpdesk's least-privilege service account and a pool of end users.
 
 The virtualenv is PRIVACYIDEA_VENV, or `.venv-privacyidea/` in the repository (`.ci/run`
-creates it: `pip install privacyIDEA==3.14`).
+creates it: `pip install privacyIDEA==3.14`), or /opt/privacyidea-venv.
 """
 
 from __future__ import annotations
@@ -41,8 +41,18 @@ SETUP_ADMIN_ACTIONS = (
 )
 
 
+# Where privacyIDEA's own virtualenv is looked for: PRIVACYIDEA_VENV, the repository's
+# .venv-privacyidea/ (what .ci/run creates), then a machine-wide one.
+VENV_CANDIDATES = (REPO / ".venv-privacyidea", Path("/opt/privacyidea-venv"))
+
+
 def venv_bin() -> Path:
-    return Path(os.environ.get("PRIVACYIDEA_VENV") or REPO / ".venv-privacyidea") / "bin"
+    if os.environ.get("PRIVACYIDEA_VENV"):
+        return Path(os.environ["PRIVACYIDEA_VENV"]) / "bin"
+    for candidate in VENV_CANDIDATES:
+        if (candidate / "bin" / "pi-manage").exists():
+            return candidate / "bin"
+    return VENV_CANDIDATES[0] / "bin"
 
 
 def installed() -> bool:

@@ -240,12 +240,12 @@ def test_a_lost_device_is_disabled_and_a_temporary_code_works_once(privacyidea):
     assert ("verify_bypass", "success") in steps
     assert report["outcome"] == "bypass_issued"
     assert report["bypass_issued"] is True
-    # privacyIDEA disabled the lost phone's token: its code is refused ...
-    assert privacyidea.token(serial)["active"] is False
-    assert privacyidea.check(username, totp.now())["detail"]["message"] == "Token is disabled"
-    # ... and the temporary code, typed once at the verify step, is gone.
+    # The temporary code, typed once at the verify step, was privacyIDEA's own ...
     log = get_mfa_service().auth_log(end_user_id=end_user.pk)
     assert (log[0].result, log[0].reason) == ("success", "bypass_user")
+    # ... and privacyIDEA disabled the lost phone's token: its code is refused.
+    assert privacyidea.token(serial)["active"] is False
+    assert privacyidea.check(username, totp.now())["detail"]["message"] == "Token is disabled"
     registration = privacyidea.call(
         "GET", "/token/", user=username, realm="corp", type="registration"
     )
