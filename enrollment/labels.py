@@ -321,6 +321,7 @@ PLATFORM = {
     "hardware_token": "Hardware token",
     "security_key": "Security key",
     "desktop": "Computer",
+    "unreported": "Not reported by the service",
 }
 
 VOCABULARIES: dict[str, dict[str, str]] = {

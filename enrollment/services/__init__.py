@@ -29,6 +29,7 @@ from enrollment.services.bypass import (
     bypass_statuses_refresh,
 )
 from enrollment.services.corrections import contact_number_add, token_serial_correct
+from enrollment.services.directory_sync import SyncReport, directory_sync, end_user_sync
 from enrollment.services.guards import ACTIONS, GuardResult, RecoveryRefused
 from enrollment.services.identity import (
     IdentityRefused,
@@ -67,6 +68,7 @@ __all__ = [
     "IdentityRefused",
     "ReEnrollment",
     "RecoveryRefused",
+    "SyncReport",
     "activation_link_issue",
     "activation_resend",
     "approval_decide",
@@ -84,7 +86,9 @@ __all__ = [
     "bypass_statuses_refresh",
     "contact_number_add",
     "device_mark_lost",
+    "directory_sync",
     "end_user_re_enroll",
+    "end_user_sync",
     "end_user_unlock",
     "enrollment_email_resend",
     "enrollment_link_issue",

@@ -508,6 +508,16 @@ def _record_changed(p: Payload, _end_user: str) -> str:
     )
 
 
+def _directory_synced(p: Payload, end_user: str) -> str:
+    who = (end_user or "one end user") if p["scope"] == "end_user" else "the whole directory"
+    counts = (
+        f"{_plural(p['users_created'], 'end user')} added, {p['users_updated']} updated; "
+        f"{_plural(p['authenticators_created'], 'authenticator')} added, "
+        f"{p['authenticators_updated']} updated, {p['authenticators_revoked']} revoked"
+    )
+    return f"Synced {who} from the MFA service ({p['by']}): {counts}"
+
+
 def _bulk(p: Payload, _end_user: str) -> str:
     job = f"Bulk job #{p['job_id']} ({_BULK_ACTION.get(p['action'], p['action']).lower()})"
     match p["event"]:
@@ -562,6 +572,7 @@ SUMMARIES: dict[str, Summarizer] = {
     EventKind.BULK_ENROLLMENT: _bulk,
     EventKind.PLAYBOOK_CHANGED: _playbook,
     EventKind.RECORD_CHANGED: _record_changed,
+    EventKind.DIRECTORY_SYNCED: _directory_synced,
 }
 
 

@@ -160,6 +160,16 @@ SAMPLES: dict[str, dict] = {
         "done": 38,
         "failed": 2,
     },
+    EventKind.DIRECTORY_SYNCED: {
+        "scope": "all",
+        "by": "schedule",
+        "users_created": 2,
+        "users_updated": 1,
+        "authenticators_created": 3,
+        "authenticators_updated": 0,
+        "authenticators_revoked": 1,
+        "changes": ["alice@corp: added"],
+    },
     EventKind.RECORD_CHANGED: {
         "action": "changed",
         "model": "enrollment.Application",
