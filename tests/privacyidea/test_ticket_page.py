@@ -45,7 +45,7 @@ def test_the_mfa_picture_shows_privacyideas_log_and_tokens(privacyidea, technici
     assert "Tokens at privacyIDEA now" in page
     assert serial in page
     assert "2 of 2" in page
-    assert "locked" in page
+    assert "Locked</span>" in page
     assert "“wrong otp value”" in page
     assert "The MFA service does not report this (the end user&#x27;s phones" in page
     assert "Sync from privacyIDEA" in page
