@@ -64,5 +64,5 @@ def test_the_sync_button_brings_a_change_made_at_privacyidea(privacyidea, techni
     )
 
     assert response.status_code == 200
-    assert "1 authenticator(s) updated" in response.content.decode()
+    assert "0 authenticator(s) added, 1 updated, 0 revoked." in response.content.decode()
     assert Authenticator.objects.get(serial=serial).status == AuthenticatorStatus.DISABLED
