@@ -52,7 +52,7 @@ from enrollment import clock
 from enrollment.mfa import UnknownObject
 from enrollment.models import Authenticator, Device, EndUser, Enrollment
 from enrollment.policy import EffectivePolicy, effective_policy
-from enrollment.services.bypass import bypass_code_redeem
+from enrollment.services.bypass import bypass_code_just_spent, bypass_code_redeem
 
 AUTO = "auto"
 CODE_CHANNELS = ("sms", "voice", "email")
@@ -373,7 +373,37 @@ def _check_passcode(ctx: Context, *, factor: str, passcode: str) -> Decision:
             return restricted
         _reset_failures(ctx.sim)
         return Decision("success", "valid_passcode", factor=matched.method, authenticator=matched)
+    if _just_spent(ctx, passcode):
+        # A single-use code another sign-in has just redeemed (a lost race, or the same
+        # code typed twice): refused, but no guess, so it does not count toward lockout.
+        return Decision(
+            "denied",
+            "invalid_passcode",
+            "That code has just been used; single-use codes work once. Not counted as an "
+            "invalid attempt.",
+            factor=factor if factor != AUTO else None,
+        )
     return _invalid(ctx, candidates, factor=factor)
+
+
+# How far back a spent single-use code still counts as "just used" (a race or a double
+# submit), rather than an old code being guessed.
+JUST_SPENT_WINDOW = timedelta(minutes=15)
+
+
+def _just_spent(ctx: Context, passcode: str) -> bool:
+    code = (passcode or "").strip()
+    if not code:
+        return False
+    if bypass_code_just_spent(end_user_id=ctx.user.pk, code=code, within=JUST_SPENT_WINDOW):
+        return True
+    return Delivery.objects.filter(
+        end_user=ctx.user,
+        kind=MessageKind.CODE,
+        code=code,
+        used_at__isnull=False,
+        used_at__gte=ctx.now - JUST_SPENT_WINDOW,
+    ).exists()
 
 
 def _invalid(ctx: Context, candidates: list[Authenticator], *, factor: str) -> Decision:

@@ -310,6 +310,24 @@ def bypass_code_redeem(*, end_user_id: int, code: str) -> bool:
     return won
 
 
+def bypass_code_just_spent(*, end_user_id: int, code: str, within: timedelta) -> bool:
+    """Whether `code` is one of the end user's bypass codes used in the last `within`: the
+    second of two sign-ins racing with the same code (or a replay of it). It is refused
+    like any used code, but it is no guess, so it must not count toward the lockout."""
+    candidate = _normalise(code or "")
+    if not candidate.isdigit() or len(candidate) > 32:
+        return False
+    now = clock.now()
+    spent = BypassCode.objects.filter(
+        end_user_id=end_user_id, used_at__isnull=False, used_at__gte=now - within
+    ).values_list("code_hash", flat=True)
+    found = False
+    for stored in spent:
+        # No early exit, as in bypass_code_redeem.
+        found = bypass_code_matches(candidate, stored) or found
+    return found
+
+
 def bypass_statuses_refresh() -> list[int]:
     """Takes every end user in `bypass` status whose codes have all been used, revoked or
     have expired back to active (pending_enrollment without an active authenticator).
