@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
@@ -186,6 +187,10 @@ def audit_key() -> bytes:
     return settings.AUDIT_HMAC_KEY.encode()
 
 
+_payload_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_string = encode_basestring  # a JSON string literal, non-ASCII kept as is (ensure_ascii=False)
+
+
 def _canonical(
     stream: str,
     seq: int,
@@ -197,16 +202,15 @@ def _canonical(
     prev_hash: str,
 ) -> bytes:
     # Exactly json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    # for the eight keys in their sorted order, without building and sorting the outer dict:
+    # for the eight keys in their sorted order, without building and sorting the outer dict,
+    # with encoders built once (json.dumps with arguments builds a new encoder per call):
     # verify_audit runs this for every row of the trail.
-    dumps = json.dumps
     actor = "null" if actor_id is None else int(actor_id)
     end_user = "null" if end_user_id is None else int(end_user_id)
-    body = dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return (
-        f'{{"actor":{actor},"end_user":{end_user},"kind":{dumps(kind, ensure_ascii=False)},'
-        f'"occurred_at":"{occurred}","payload":{body},"prev":{dumps(prev_hash)},'
-        f'"seq":{int(seq)},"stream":{dumps(stream, ensure_ascii=False)}}}'
+        f'{{"actor":{actor},"end_user":{end_user},"kind":{_string(kind)},'
+        f'"occurred_at":"{occurred}","payload":{_payload_json(payload)},'
+        f'"prev":{_string(prev_hash)},"seq":{int(seq)},"stream":{_string(stream)}}}'
     ).encode()
 
 
