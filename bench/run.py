@@ -1,4 +1,4 @@
-"""Serve the app with gunicorn on loopback against PostgreSQL and measure four pages.
+"""Serve the app with gunicorn on loopback against PostgreSQL and measure the pages people use.
 
 Both sizes, back to back (seed each database first with `manage.py seed_load`, see
 bench/README.md):
@@ -6,13 +6,17 @@ bench/README.md):
     .venv/bin/python bench/run.py --database-url postgres://…/helpdesk_bench_10k
     .venv/bin/python bench/run.py --database-url postgres://…/helpdesk_bench
 
-The script signs in as the seeded ``bench-tech`` by creating one session per client (password
-and TOTP steps passed), starts gunicorn (sync workers, one per core), then for each page warms
-up and drives it at a fixed concurrency for a fixed time (the pages take turns over several
-rounds), recording every request's latency. Pages: the baseline page, the queue page, the
-ticket page, and the ticket page's MFA picture (a fragment the ticket page loads after itself,
-measured as the htmx request a browser makes). It prints requests/s, p50 and p99 per page and
-each page's ratio to the baseline as a Markdown table ready to paste (JSON with --json).
+The script signs in as the seeded ``bench-tech`` (technician pages) and ``bench-super``
+(supervisor pages) by creating one session per client and role (password and TOTP steps
+passed), starts gunicorn (sync workers, one per core), then for each page warms up and drives
+it at a fixed concurrency for a fixed time (the pages take turns over several rounds),
+recording every request's latency. Pages (``_pages``): the baseline page; as the technician
+the queue, ticket search, the ticket page and its MFA picture (the htmx request a browser
+makes after the page); as the supervisor the approvals queue, the dashboard over 30 days, the
+whole range, one day and one team, and the audit review unfiltered and filtered by end user,
+technician, action, one day and one ticket. ``--only WORD …`` keeps the baseline and the pages
+whose names contain a word. It prints requests/s, p50 and p99 per page and each page's ratio
+to the baseline as a Markdown table ready to paste (JSON with --json).
 
 The client runs on the same machine: its own CPU use is part of every measurement alike,
 which is why the ratios, not the absolute numbers, are the result.
@@ -53,19 +57,15 @@ def _env(database_url: str, secret: str) -> dict[str, str]:
     return env
 
 
-def _prepare(clients: int, sample: int) -> tuple[list[str], list[int], int]:
-    """Sessions for bench-tech, a random sample of ticket ids and the number of tickets."""
-    import django
-
-    django.setup()
+def _sessions(username: str, clients: int) -> list[str]:
+    """Session keys for `username`, signed in with the password and TOTP steps passed."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.db.models import Max, Min
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from helpdesk.models import Staff, Ticket
+    from helpdesk.models import Staff
 
-    staff = Staff.objects.get(username="bench-tech")
+    staff = Staff.objects.get(username=username)
     device = staff.totpdevice_set.get(confirmed=True)
     cookies = []
     for _ in range(clients):
@@ -76,10 +76,76 @@ def _prepare(clients: int, sample: int) -> tuple[list[str], list[int], int]:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         cookies.append(session.session_key)
-    bounds = Ticket.objects.aggregate(low=Min("id"), high=Max("id"))
+    return cookies
+
+
+def _prepare(clients: int, sample: int) -> dict:
+    """Sessions per role, a random sample of ticket ids and end users, the data's dates."""
+    import django
+
+    django.setup()
+    from django.db.models import Max, Min
+
+    from helpdesk.models import AdministrativeUnit, Staff, Ticket
+
+    bounds = Ticket.objects.aggregate(
+        low=Min("id"), high=Max("id"), first=Min("opened_at"), last=Max("opened_at")
+    )
     rng = random.Random(7)  # noqa: S311 - a repeatable sample, not a secret
     ids = [rng.randint(bounds["low"], bounds["high"]) for _ in range(sample)]
-    return cookies, ids, Ticket.objects.count()
+    end_users = list(
+        Ticket.objects.filter(pk__in=ids[:50]).values_list("end_user__username", flat=True)
+    )
+    return {
+        "tech": _sessions("bench-tech", clients),
+        "super": _sessions("bench-super", clients),
+        "tech_id": Staff.objects.get(username="bench-tech").pk,
+        "unit": AdministrativeUnit.objects.get(name="Bench unit").pk,
+        "ids": ids,
+        "end_users": end_users,
+        "first_day": bounds["first"].date(),
+        "last_day": bounds["last"].date(),
+        "tickets": Ticket.objects.count(),
+    }
+
+
+def _pages(world: dict) -> dict[str, tuple[str, list[str], dict[str, str] | None]]:
+    """Every page measured: (the role signed in, the paths taken in turn, extra headers)."""
+    from datetime import timedelta
+
+    ids, last, first = world["ids"], world["last_day"], world["first_day"]
+    # The dashboard's default range is the last 30 days before today; the seeded tickets are
+    # dated from 1 January 2026, so "default" here is the 30 days ending at the newest ticket.
+    month = f"date_from={last - timedelta(days=29)}&date_to={last}"
+    middle = first + (last - first) / 2
+    day = f"date_from={middle}&date_to={middle}"
+    htmx = {"HX-Request": "true", "HX-Target": "mfa-picture"}
+    return {
+        "baseline": ("tech", [f"/bench/baseline/?id={pk}" for pk in ids], None),
+        "queue": ("tech", ["/tickets/?queue=open"], None),
+        "ticket search": ("tech", [f"/tickets/?q={w}" for w in SEARCH_WORDS], None),
+        "ticket": ("tech", [f"/tickets/{pk}/" for pk in ids], None),
+        "ticket MFA picture": ("tech", [f"/tickets/{pk}/mfa/" for pk in ids], htmx),
+        "approvals queue": ("super", ["/directory/approvals/"], None),
+        "dashboard, 30 days": ("super", [f"/dashboard/?{month}"], None),
+        "dashboard, whole range": ("super", ["/dashboard/?date_from=&date_to="], None),
+        "dashboard, one day": ("super", [f"/dashboard/?{day}"], None),
+        "dashboard, one team": ("super", [f"/dashboard/?{month}&unit={world['unit']}"], None),
+        "audit review": ("super", ["/audit/"], None),
+        "audit review, one end user": (
+            "super",
+            [f"/audit/?end_user={u}" for u in world["end_users"]],
+            None,
+        ),
+        "audit review, technician": ("super", [f"/audit/?actor={world['tech_id']}"], None),
+        "audit review, action": ("super", ["/audit/?kind=ticket.resolved"], None),
+        "audit review, one day": ("super", [f"/audit/?{day}"], None),
+        "audit review, one ticket": ("super", [f"/audit/?ticket={pk}" for pk in ids], None),
+    }
+
+
+# Words of the seeded subjects, each matching about one ticket in eight.
+SEARCH_WORDS = ["prompt", "travel", "token", "enrolling"]
 
 
 def _wait_until_up(port: int, deadline: float) -> None:
@@ -145,21 +211,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="measure only pages whose name has one of these"
+    )
     args = parser.parse_args()
 
+    load_before = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     secret = secrets.token_urlsafe(40)
     os.environ.update(_env(args.database_url, secret))
     sys.path.insert(0, str(ROOT))
-    cookies, ticket_ids, ticket_count = _prepare(args.concurrency, 200)
-
-    pages = {
-        "baseline": [f"/bench/baseline/?id={pk}" for pk in ticket_ids],
-        "queue": ["/tickets/?queue=open"],
-        "ticket": [f"/tickets/{pk}/" for pk in ticket_ids],
-        "ticket MFA picture": [f"/tickets/{pk}/mfa/" for pk in ticket_ids],
-    }
-    # The picture is fetched the way the ticket page's placeholder fetches it (htmx).
-    headers = {"ticket MFA picture": {"HX-Request": "true", "HX-Target": "mfa-picture"}}
+    world = _prepare(args.concurrency, 200)
+    ticket_count = world["tickets"]
+    pages = _pages(world)
+    if args.only:
+        wanted = ("baseline", *args.only)
+        pages = {name: page for name, page in pages.items() if any(w in name for w in wanted)}
     server = subprocess.Popen(  # noqa: S603 - our own virtualenv's gunicorn, fixed arguments
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -177,16 +243,14 @@ def main() -> None:
     results = {}
     try:
         _wait_until_up(args.port, time.monotonic() + 30)
-        for name, paths in pages.items():
-            _drive(args.port, paths, cookies, args.warmup, headers.get(name))
+        for role, paths, headers in pages.values():
+            _drive(args.port, paths, world[role], args.warmup, headers)
         # Pages take turns, round after round, so a change in background load on the machine
         # touches every page alike instead of skewing whichever ran at the time.
         collected: dict[str, list[float]] = {name: [] for name in pages}
         for _ in range(args.rounds):
-            for name, paths in pages.items():
-                latencies, errors = _drive(
-                    args.port, paths, cookies, args.seconds, headers.get(name)
-                )
+            for name, (role, paths, headers) in pages.items():
+                latencies, errors = _drive(args.port, paths, world[role], args.seconds, headers)
                 if errors:
                     raise SystemExit(f"{name}: {errors} responses were not 200")
                 collected[name].extend(latencies)
@@ -210,7 +274,8 @@ def main() -> None:
         return
     print(
         f"{ticket_count:,} tickets; concurrency {args.concurrency}, "
-        f"{args.workers} gunicorn workers, {args.rounds} rounds of {args.seconds:g} s per page"
+        f"{args.workers} gunicorn workers, {args.rounds} rounds of {args.seconds:g} s per page; "
+        f"load average before the run {load_before}"
     )
     print("| page | req/s | p50 ms | p99 ms | ratio to baseline |")
     print("|---|---:|---:|---:|---:|")

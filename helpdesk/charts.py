@@ -1,9 +1,13 @@
-"""Server-rendered SVG bar charts: geometry here, markup in
-templates/helpdesk/dashboard/_bar_chart.html. No JavaScript, no inline style: colours come
-from classes in static/css/app.css. Every chart is shown next to a table with the same
-figures, which is the accessible alternative."""
+"""Server-rendered SVG bar charts: geometry and markup here (``BarChart.svg``, built in Python
+with every label escaped: a dashboard draws a few hundred bars, which the template language
+rendered an order of magnitude slower), placed by templates/helpdesk/dashboard/_bar_chart.html.
+No JavaScript, no inline style: colours come from classes in static/css/app.css. Every chart
+is shown next to a table with the same figures, which is the accessible alternative."""
 
 from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 WIDTH = 640
 LABEL_WIDTH = 300
@@ -34,6 +38,32 @@ class BarChart:
     @property
     def empty(self) -> bool:
         return not self.bars
+
+    @property
+    def svg(self) -> SafeString:
+        rows = format_html_join(
+            "\n",
+            '<g class="chart-row"><text class="chart-label" x="0" y="{}">{}</text>'
+            '<rect class="chart-bar" x="{}" y="{}" width="{}" height="18"></rect>'
+            '<text class="chart-value" x="{}" y="{}">{}</text></g>',
+            (
+                (bar.text_y, bar.label, self.label_width, bar.y, str(bar.width), self.value_x,
+                 bar.text_y, bar.text)
+                for bar in self.bars
+            ),
+        )  # fmt: skip
+        return format_html(
+            '<svg class="chart" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
+            'aria-label="{}; the table next to it has the same figures" '
+            'xmlns="http://www.w3.org/2000/svg">\n<title>{}</title>\n{}\n</svg>',
+            self.width,
+            self.height,
+            self.width,
+            self.height,
+            self.title,
+            self.title,
+            rows,
+        )
 
 
 def bar_chart(

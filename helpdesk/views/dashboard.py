@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from enrollment import clock
@@ -123,7 +125,25 @@ def _version_view(analytics: VersionAnalytics) -> dict:
         "drop_off_chart": bar_chart(f"Drop-off per node, {analytics.label}", analytics.drop_off),
         "step_times": [(node, duration_text(spent), n) for node, spent, n in analytics.step_times],
         "paths": [(" → ".join(nodes), n) for nodes, n in analytics.paths],
+        # Table rows built here, escaped: a version's tables run to a few hundred cells.
+        "outcome_rows": _rows(_HEADED_ROW, outcomes),
+        "drop_off_rows": _rows(_HEADED_ROW, analytics.drop_off),
+        "path_rows": _rows(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            [(" → ".join(nodes), n) for nodes, n in analytics.paths],
+        ),
+        "step_rows": _rows(
+            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+            [(node, duration_text(spent), n) for node, spent, n in analytics.step_times],
+        ),
     }
+
+
+_HEADED_ROW = '<tr><th scope="row">{}</th><td>{}</td></tr>'
+
+
+def _rows(pattern: str, items: list[tuple]) -> SafeString:
+    return format_html_join("", pattern, items)
 
 
 def _metrics_view(metrics: Metrics) -> dict:

@@ -116,3 +116,36 @@ def test_review_query_count_is_constant(
     with django_assert_num_queries(REVIEW_QUERIES):
         response = client.get(REVIEW)
     assert len(ids(response)) == 3 + comments
+
+
+def test_a_date_range_pages_by_time_then_id(supervisor, technician, trail):
+    """With a date range the review reads the occurred_at index: newest by time first, ties
+    broken by id, and `after` continues strictly after the last event shown."""
+    from helpdesk.selectors import AuditQuery, audit_event_list_visible_to
+
+    first = trail["first"]
+    for i in range(4):
+        ticket_comment(actor=technician, ticket=first, body=f"n{i}")
+    # Times out of id order (as a backdated import writes them), and a tie.
+    newest, second, third = list(TicketEvent.objects.order_by("-pk")[:3])
+    with pgtrigger.ignore("helpdesk.TicketEvent:append_only_update"):
+        TicketEvent.objects.filter(pk=second.pk).update(
+            occurred_at=newest.occurred_at + timedelta(minutes=1)
+        )
+        TicketEvent.objects.filter(pk=third.pk).update(occurred_at=newest.occurred_at)
+    expected = list(
+        TicketEvent.objects.order_by("-occurred_at", "-pk").values_list("pk", flat=True)
+    )
+    day = first.opened_at.date() - timedelta(days=1)
+    query = AuditQuery(date_from=day, date_to=day + timedelta(days=3))
+    seen, after = [], None
+    while True:
+        page = audit_event_list_visible_to(
+            supervisor, AuditQuery(**{**query.__dict__, "after": after}), page_size=2
+        )
+        seen += [e.pk for e in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == expected
+    assert expected[:3] == [second.pk, newest.pk, third.pk]
