@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import views, views_bulk, views_policy
+from enrollment import views, views_bulk, views_directory, views_policy
 
 app_name = "enrollment"
 
@@ -31,6 +31,8 @@ urlpatterns = [
     ),
     path("approvals/", views.approval_queue, name="approval-queue"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
+    path("users/", views_directory.end_user_list, name="end-user-list"),
+    path("users/<int:pk>/", views_directory.end_user_detail, name="end-user-detail"),
     path("policies/", views_policy.policy_list, name="policy-list"),
     path("policies/new/", views_policy.policy_create_view, name="policy-create"),
     path("policies/explain/", views_policy.policy_explain, name="policy-explain"),

@@ -29,6 +29,12 @@ NAV_ITEMS: list[NavItem] = [
         "Your queue, the unassigned tickets and everything open.",
     ),
     NavItem(
+        "End users",
+        "enrollment:end-user-list",
+        Capability.VIEW_TICKETS,
+        "Find an end user: status, devices, sign-ins, bypass codes and tickets.",
+    ),
+    NavItem(
         "Audit review",
         "helpdesk:audit-review",
         Capability.REVIEW_AUDIT,

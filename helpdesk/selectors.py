@@ -241,9 +241,9 @@ class MfaPicture:
     directory_refresh: bool = False
 
 
-def end_user_mfa_picture(end_user: Any) -> MfaPicture:
+def end_user_mfa_picture(end_user: Any, *, log_limit: int = 20) -> MfaPicture:
     """Directory facts (status, latest enrollment, authenticators, effective policy) and the
-    MFA service's reports (devices, the last 20 sign-ins, open fraud signals).
+    MFA service's reports (devices, the last `log_limit` sign-ins, open fraud signals).
 
     A service that cannot be reached does not take the ticket page down: its part of the
     picture is replaced by the error, and the directory part still shows."""
@@ -269,7 +269,7 @@ def end_user_mfa_picture(end_user: Any) -> MfaPicture:
     try:
         if mfa.CAPABILITY_DEVICE_REPORT not in picture.not_reported:
             picture.devices = service.device_report(end_user_id=end_user.pk)
-        picture.auth_log = service.auth_log(end_user_id=end_user.pk, limit=20)
+        picture.auth_log = service.auth_log(end_user_id=end_user.pk, limit=log_limit)
         if mfa.CAPABILITY_FRAUD_SIGNALS not in picture.not_reported:
             picture.fraud_signals = service.fraud_signals(end_user_id=end_user.pk)
         if picture.directory_refresh:

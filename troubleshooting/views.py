@@ -339,8 +339,13 @@ def poll(request: HttpRequest, pk: int) -> HttpResponse:
             error = str(exc)
     if not _wants_partial(request):
         return redirect("troubleshooting:ticket", ticket_pk=session.ticket_id)
+    # `polled`: a re-render every 2 s leaves the focus where the technician put it.
     return _render_panel(
-        request, session.ticket, status=200 if waiting else STOP_POLLING, error=error
+        request,
+        session.ticket,
+        status=200 if waiting else STOP_POLLING,
+        error=error,
+        polled=waiting,
     )
 
 

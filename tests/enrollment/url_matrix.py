@@ -346,3 +346,27 @@ ENTRIES.append(
         check=_nothing_to_hand_over,
     )
 )
+
+_READERS = roles("owner", "administrator", "user_manager", "helpdesk", "supervisor", "read_only")
+
+
+def _lists_end_users(response, world, staff):
+    assert 'id="end-user-results"' in response.content.decode()
+
+
+def _shows_end_user(response, world, staff):
+    html = response.content.decode()
+    assert world.ticket_end_user.username in html
+    assert 'id="sign-ins"' in html
+
+
+ENTRIES += [
+    Entry("enrollment:end-user-list", _READERS, check=_lists_end_users),
+    Entry(
+        "enrollment:end-user-detail",
+        _READERS,
+        kwargs=lambda world: {"pk": world.ticket_end_user.pk},
+        scoped=True,
+        check=_shows_end_user,
+    ),
+]
