@@ -287,3 +287,15 @@ def test_a_caller_report_without_a_waiting_sign_in_is_refused_in_words(desk):
     assert response.status_code == 200
     assert "No test sign-in is waiting now; the card has moved on." in response.content.decode()
     assert not session.steps.filter(node="test_sign_in").exists()
+
+
+def test_abandoning_asks_for_confirmation_first(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+
+    body = client.get(page(ticket)).content.decode()
+
+    assert (
+        'hx-confirm="Abandon this guided session? The ticket stays open; the steps so far stay '
+        'on its trail." class="guide-abandon"'
+    ) in body
