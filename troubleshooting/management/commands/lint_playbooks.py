@@ -1,9 +1,12 @@
 """python manage.py lint_playbooks [PATH ...]: lint playbook files (the shipped ones by
-default); exits non-zero when anything is wrong, printing one line per finding."""
+default) and, without paths, the root-cause catalog; exits non-zero when anything is wrong,
+printing one line per finding."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from troubleshooting.catalog import CATALOG_FILE, CatalogError, lint_catalog, load_catalog
 from troubleshooting.lint import lint_paths, playbook_files
+from troubleshooting.schema import PlaybookFileError
 
 
 class Command(BaseCommand):
@@ -21,8 +24,21 @@ class Command(BaseCommand):
         report = lint_paths(files)
         for finding in report.findings:
             self.stderr.write(str(finding))
-        if not report.ok:
+        catalog_problems = [] if paths else self._catalog_problems()
+        for problem in catalog_problems:
+            self.stderr.write(f"{CATALOG_FILE.name}: {problem}")
+        if not report.ok or catalog_problems:
             raise CommandError(
                 f"{len(report.findings)} problem(s) in {len(files)} playbook file(s)"
+                + ("" if paths else f", {len(catalog_problems)} in the root-cause catalog")
             )
-        self.stdout.write(f"{len(files)} playbook file(s) lint clean.")
+        self.stdout.write(
+            f"{len(files)} playbook file(s) lint clean."
+            + ("" if paths else " The root-cause catalog lints clean.")
+        )
+
+    def _catalog_problems(self) -> list[str]:
+        try:
+            return lint_catalog(load_catalog())
+        except (CatalogError, PlaybookFileError) as exc:
+            return [str(exc)]
