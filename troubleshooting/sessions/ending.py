@@ -12,7 +12,7 @@ from enrollment import clock
 from helpdesk.enums import Tier
 from helpdesk.models import Staff, Ticket
 from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resolve
-from troubleshooting import runner
+from troubleshooting import catalog, runner
 from troubleshooting.models import GuidedSession, SessionStatus
 from troubleshooting.sessions.frames import _definition, session_state
 from troubleshooting.sessions.trail import session_event_record, session_steps
@@ -28,8 +28,15 @@ def _end(session: GuidedSession, actor: Staff) -> None:
     state = session_state(session)
     end = definition.node(state.node)
     steps = session_steps(session)
+    # An end names what was found: the causes proved (or named by the end node), else the
+    # causes the evidence points at, else "no fault found" beside what was ruled out.
+    causes, assessment = catalog.end_findings(
+        state.root_causes, state.facts, tried=state.pending_fixes
+    )
     packet = runner.handoff(definition, state, steps)
-    outcome, causes = end.outcome, list(state.root_causes)
+    packet["root_causes"] = causes
+    packet["findings"] = assessment.as_dict()
+    outcome = end.outcome
     escalation = outcome in ESCALATION_OUTCOMES
     with transaction.atomic():
         ticket = Ticket.objects.get(pk=session.ticket_id)

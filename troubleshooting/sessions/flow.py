@@ -95,6 +95,13 @@ def _leave_subflow(session: GuidedSession, driver: runner.Driver, frame: Frame) 
             "root_causes": list(sub.root_causes),
         },
         named_causes=tuple(sub.root_causes),
+        # What the sub-playbook learned stays known one level up (later conditions and the
+        # end's findings read it), except its own verify result, which was its business.
+        facts={
+            name: value
+            for name, value in sub.facts.items()
+            if name not in engine.VERIFY_FACTS and name not in engine.BASE_FACTS
+        },
     )
     runner.advance(outer.definition, outer.state, driver)
     session.refresh_from_db(fields=["state"])
