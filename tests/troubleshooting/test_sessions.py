@@ -224,6 +224,57 @@ def test_an_action_refused_by_a_guard_takes_the_blocked_branch(case):
     assert "identity" in result.evidence["refused"].lower()
 
 
+def _bypass_node():
+    from troubleshooting.schema import ActionNode
+
+    return ActionNode(
+        id="bypass",
+        kind="action",
+        title="Bypass",
+        action="issue_bypass_code",
+        outcomes={"done": "x", "blocked": "y", "error": "z"},
+    )
+
+
+def test_the_engine_refuses_recovery_without_identity_before_any_service_runs(case):
+    technician, ticket, user = case
+    session = session_start(actor=technician, ticket=ticket)
+    events_before = ticket.events.count()
+
+    result = SessionDriver(session, technician).action(_bypass_node(), None)
+
+    assert result.branch == "blocked"
+    assert result.evidence == {
+        "refused": "The caller's identity has not been verified on this ticket, so no "
+        "recovery action can run."
+    }
+    # Refused by the engine itself: no service was reached, so no bypass code and no
+    # recovery event of any kind.
+    assert user.bypass_codes.count() == 0
+    assert ticket.events.count() == events_before
+
+
+def test_the_engine_gives_no_further_bypass_code_to_a_user_already_in_bypass(case):
+    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
+
+    technician, ticket, user = case
+    session = session_start(actor=technician, ticket=ticket)
+    identity_callback_attest(
+        actor=technician,
+        ticket=ticket,
+        phone_number=phone_numbers_of_record(user)[0],
+        confirmed=True,
+    )
+    user.status = "bypass"
+    user.save(update_fields=["status"])
+
+    result = SessionDriver(session, technician).action(_bypass_node(), None)
+
+    assert result.branch == "blocked"
+    assert "already in bypass status" in result.evidence["refused"]
+    assert user.bypass_codes.count() == 0
+
+
 def test_an_escalation_escalates_the_ticket_with_the_handoff(case):
     technician, ticket, user = case
     user.status = "disabled"
@@ -241,6 +292,15 @@ def test_an_escalation_escalates_the_ticket_with_the_handoff(case):
         "branch": "disabled",
     }
     assert ticket.events.order_by("-seq").first().payload["handoff"] == session.handoff
+    # The handoff says what the evidence points at and why, for the next queue.
+    assert session.handoff["root_causes"] == ["user_disabled"]
+    assert session.handoff["findings"]["suspected"] == [
+        {
+            "cause": "user_disabled",
+            "title": "The account is disabled in the directory",
+            "evidence": {"user_status": "disabled"},
+        }
+    ]
 
 
 def test_checks_after_an_action_read_the_end_user_as_the_action_left_them(case):

@@ -17,6 +17,7 @@ from enrollment.models import Application, Authenticator, EndUser
 from enrollment.services.guards import RecoveryRefused
 from helpdesk.models import Staff, Ticket
 from troubleshooting import engine, runner
+from troubleshooting.actions import ACTIONS
 from troubleshooting.checks import CheckContext
 from troubleshooting.models import GuidedSession
 from troubleshooting.schema import ActionNode, InstructNode, QuestionNode, SubflowNode, VerifyNode
@@ -98,6 +99,9 @@ class SessionDriver(runner.DirectoryDriver):
             return self.concluded
         if node.action == "verify_identity":
             return self.verify_identity(node)
+        refusal = self._engine_refusal(node)
+        if refusal:
+            return runner.NodeResult("blocked", evidence={"refused": refusal})
         reason = str(self.inputs.get("reason") or f"Guided session: {node.title}").strip()
         try:
             message = self._run_recovery(node.action, reason)
@@ -118,6 +122,28 @@ class SessionDriver(runner.DirectoryDriver):
         # follow in this request read the end user's row as it is now, not as it was loaded.
         self.end_user.refresh_from_db()
         return runner.NodeResult("done", evidence={"result": message} if message else {})
+
+    def _engine_refusal(self, node: ActionNode) -> str | None:
+        """The engine's own guard, before any service runs: a recovery action needs a
+        current identity verification on this ticket, and a user already in bypass status
+        gets no further code from a guided session (what the earlier code was for must be
+        settled first). The services check identity again; this holds even if a playbook
+        or a service were wrong."""
+        spec = ACTIONS.get(node.action)
+        needs_identity = spec is not None and spec.requires_identity
+        if needs_identity and recovery.identity_current(self.ticket) is None:
+            return (
+                "The caller's identity has not been verified on this ticket, so no "
+                "recovery action can run."
+            )
+        if node.action == "issue_bypass_code":
+            status = EndUser.objects.filter(pk=self.end_user.pk).values_list("status", flat=True)
+            if status.first() == "bypass":
+                return (
+                    "The user is already in bypass status: find out why the earlier bypass "
+                    "does not let them in before issuing another code."
+                )
+        return None
 
     def _run_recovery(self, action: str, reason: str) -> str:
         user = EndUser.objects.get(pk=self.end_user.pk)
