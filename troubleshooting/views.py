@@ -29,7 +29,7 @@ from enrollment.services.identity import phone_numbers_of_record, push_devices
 from helpdesk.models import Ticket
 from helpdesk.permissions import end_user_in_scope
 from helpdesk.roles import Capability
-from troubleshooting import engine, kb
+from troubleshooting import catalog, engine, kb
 from troubleshooting.actions import ACTIONS
 from troubleshooting.models import GuidedSession
 from troubleshooting.schema import ActionNode, PlaybookDefinition, QuestionNode
@@ -115,6 +115,7 @@ def panel_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[st
             # The checks and decisions that ran since the last answered node.
             evidence=_recent_automatic(current),
             kb_links=kb.article_titles(list(node.kb)),
+            reasoning=catalog.assess(state.facts, tried=state.pending_fixes),
             posted=extra.pop("posted", {}),
         )
         if session.is_active and isinstance(node, ActionNode):
