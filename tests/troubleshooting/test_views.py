@@ -75,6 +75,23 @@ def test_start_without_js_redirects_to_the_first_card(desk):
     assert "<html" in body
 
 
+def test_the_card_shows_what_the_evidence_rules_out_in_plain_words(desk):
+    client, ticket, _ = desk
+    start(client, ticket)
+
+    body = client.get(page(ticket)).content.decode()
+
+    # The automatic checks found an active account with no fraud report, a compatible,
+    # recently seen phone: the card says which causes that rules out, by their titles.
+    section = body[body.index('<section class="guide-reasoning"') :]
+    section = section[: section.index("</section>")]
+    assert "What the evidence says so far" in section
+    assert "The account is disabled in the directory" in section
+    assert "The user reported a sign-in request as fraud" in section
+    assert "user_disabled" not in section
+    assert "fraud_reported" not in section
+
+
 def test_htmx_swaps_the_panel_partial(desk):
     client, ticket, _ = desk
 
