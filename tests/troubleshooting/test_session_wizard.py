@@ -276,8 +276,14 @@ def test_verify_still_denied_after_the_fix_routes_to_escalation(tmp_path, desk):
     ]
     assert session.steps.get(sequence=4).evidence["result"] == "denied"
     assert session.state["path"][-1] == ["verify", "exhausted"]
-    # The fix was never confirmed by a sign-in, so it names no root cause.
-    assert (session.outcome, session.root_causes) == ("escalated_tier2", [])
+    # The fix was never confirmed by a sign-in, so nothing is proved: the end names what the
+    # evidence points at (the caller said notifications were off), and the handoff says that
+    # fix was tried and still failed.
+    assert (session.outcome, session.root_causes) == (
+        "escalated_tier2",
+        ["push_notifications_disabled"],
+    )
+    assert session.handoff["findings"]["tried"] == ["push_notifications_disabled"]
     assert ticket.status == TicketStatus.ESCALATED
     events = [
         e.payload
