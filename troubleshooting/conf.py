@@ -4,11 +4,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+SHIPPED_PLAYBOOK_DIR = Path(__file__).resolve().parent / "playbooks"
+
 
 def playbook_dir() -> Path:
     """Where the shipped playbook files live."""
-    default = Path(__file__).resolve().parent / "playbooks"
-    return Path(getattr(settings, "TROUBLESHOOTING_PLAYBOOK_DIR", default))
+    return Path(getattr(settings, "TROUBLESHOOTING_PLAYBOOK_DIR", SHIPPED_PLAYBOOK_DIR))
 
 
 def device_stale_hours() -> int:

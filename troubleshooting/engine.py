@@ -30,6 +30,7 @@ from typing import Any
 
 from troubleshooting import cel
 from troubleshooting.actions import ACTIONS
+from troubleshooting.questions import QUESTION_FACTS
 from troubleshooting.schema import (
     ActionNode,
     CheckNode,
@@ -53,6 +54,9 @@ NOT_DONE = "not_done"
 BASE_FACTS: tuple[str, ...] = ("complaint", "application")
 # Facts a verify node sets: the attempt's result and reason, for decide nodes after it.
 VERIFY_FACTS: tuple[str, ...] = ("verify_result", "verify_reason", "verify_factor")
+# The causes whose fix was tried without a successful sign-in after it (a fact conditions
+# read: the diagnosis does not try the same fix twice).
+TRIED_CAUSES = "tried_causes"
 # Reasons a sign-in goes through without the user's second factor being asked for: a
 # still-valid session, a remembered device, a policy that lets it through. Such a success
 # says nothing about the factor, so it never verifies a fix (scenarios.md, verified_sign_in).
@@ -190,16 +194,36 @@ def decide(node: DecideNode, facts: dict[str, Any]) -> Decision:
     """Evaluates the conditions in order; the first true one wins, else `otherwise`. A
     condition that cannot be evaluated sends the session down `on_error` — never raises."""
     inputs: dict[str, Any] = {}
+    lenient = node.unknown_is_false
+    if lenient:
+        # A question nobody asked yet reads as null (so `fact == null` asks it); no cause
+        # tried yet is an empty list.
+        facts = {**dict.fromkeys(QUESTION_FACTS), TRIED_CAUSES: [], **facts}
     for index, condition in enumerate(node.conditions):
         try:
-            for name in sorted(cel.referenced_facts(condition.when)):
-                inputs[name] = facts.get(name)
-            matched = cel.evaluate(condition.when, facts)
+            for expression in (condition.when, condition.unless or ""):
+                for name in sorted(cel.referenced_facts(expression) if expression else ()):
+                    if name in facts or not lenient:
+                        inputs[name] = facts.get(name)
+            matched = _holds(condition.when, facts, lenient, unknown=False)
+            if matched and condition.unless:
+                matched = not _holds(condition.unless, facts, lenient, unknown=False)
         except cel.ConditionError as exc:
             return Decision(ON_ERROR, node.on_error, inputs, error=str(exc))
         if matched:
             return Decision(f"when:{index}", condition.next, inputs, matched=index)
     return Decision(OTHERWISE, node.otherwise, inputs)
+
+
+def _holds(expression: str, facts: dict[str, Any], lenient: bool, *, unknown: bool) -> bool:
+    """Whether `expression` holds; in a lenient node one that cannot be evaluated with the
+    facts known yet is `unknown` instead of an error."""
+    try:
+        return cel.evaluate(expression, facts)
+    except cel.ConditionEvaluationError:
+        if lenient:
+            return unknown
+        raise
 
 
 def target_of(node: Any, branch: str) -> str:
@@ -309,6 +333,10 @@ def step(
     pending = state.pending_fixes
     causes = state.root_causes
     verified = state.verified_sign_in
+    tried = list(new_facts.get(TRIED_CAUSES) or [])
+    if is_remediation(node) and branch != remediation_branch(node):
+        # The caller could not do it, or a guard refused the action: tried, not fixed.
+        tried += [cause for cause in getattr(node, "fixes", ()) if cause not in tried]
     if is_remediation(node) and branch == remediation_branch(node):
         fixes = tuple(getattr(node, "fixes", ()))
         pending = pending + tuple(cause for cause in fixes if cause not in pending)
@@ -321,6 +349,10 @@ def step(
             verified = True
         else:
             verified = False
+            # The fixes so far did not bring the sign-in back: tried, still unproven.
+            tried += [cause for cause in pending if cause not in tried]
+    if tried:
+        new_facts[TRIED_CAUSES] = tried
     if isinstance(node, SubflowNode):
         causes = causes + tuple(cause for cause in named_causes if cause not in causes)
         if branch in RESOLVED_OUTCOMES:

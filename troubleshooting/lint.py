@@ -51,6 +51,7 @@ from troubleshooting.schema import (
     CheckNode,
     DecideNode,
     EndNode,
+    InstructNode,
     PlaybookDefinition,
     PlaybookFileError,
     QuestionNode,
@@ -327,9 +328,65 @@ class _Linter:
         self.graph()
         loops_ok = self.loops()
         self.conditions()
-        if loops_ok:
+        if loops_ok and self.d.proof == "structure":
+            self.structure_proof()
+        elif loops_ok:
             self.paths(max_paths)
         return self.findings
+
+    def structure_proof(self) -> None:
+        """The path rules for a playbook that loops over its evidence, proved edge by edge
+        instead of path by path: a remediation's done branch leads straight to a verify;
+        a resolved end is entered only from a verify's success (through decide nodes);
+        an identity-guarded action is entered only through a verified identity."""
+        into: dict[str, list[tuple[str, str]]] = {node_id: [] for node_id in self.nodes}
+        for node in self.d.nodes:
+            for edge in engine.branches(node):
+                if edge.target in into:
+                    into[edge.target].append((node.id, edge.branch))
+        for node in self.d.nodes:
+            if engine.is_remediation(node):
+                target = engine.target_of(node, engine.remediation_branch(node))
+                # The caller's own steps that finish the fix may come between.
+                for _ in range(len(self.nodes)):
+                    step = self.nodes[target]
+                    if not (isinstance(step, InstructNode) and not engine.is_remediation(step)):
+                        break
+                    target = step.done
+                if not isinstance(self.nodes[target], VerifyNode):
+                    self.add(
+                        node.id,
+                        "unverified-remediation",
+                        f"its {engine.remediation_branch(node)} branch leads to {target}, "
+                        "not to a verify",
+                    )
+            if engine.requires_identity(node):
+                for source, branch in into[node.id]:
+                    if engine.identity_branch(self.nodes[source]) != branch:
+                        self.add(
+                            node.id,
+                            "identity-not-verified",
+                            f"{node.action} is entered from {source} ({branch}) without a "
+                            "verified identity",
+                        )
+            if isinstance(node, EndNode) and node.outcome in RESOLVED_OUTCOMES:
+                self._entered_after_success(node.id, into, set())
+
+    def _entered_after_success(self, node_id: str, into, seen: set[str]) -> None:
+        for source, branch in into[node_id]:
+            node = self.nodes[source]
+            if isinstance(node, VerifyNode) and branch == "success":
+                continue
+            if isinstance(node, DecideNode):
+                if source not in seen:
+                    seen.add(source)
+                    self._entered_after_success(source, into, seen)
+                continue
+            self.add(
+                node_id,
+                "unverified-resolution",
+                f"resolved end entered from {source} ({branch}), not after a successful verify",
+            )
 
     # --- structure -----------------------------------------------------------------------
 
@@ -496,9 +553,14 @@ class _Linter:
             if not isinstance(node, DecideNode):
                 continue
             available = self.facts_before(node.id)
+            if node.unknown_is_false:
+                # It weighs evidence that may not be gathered yet: unknown reads as false.
+                available = every_fact
             for index, condition in enumerate(node.conditions):
                 try:
                     names = cel.referenced_facts(condition.when)
+                    if condition.unless:
+                        names |= cel.referenced_facts(condition.unless)
                 except cel.ConditionSyntaxError as exc:
                     self.add(node.id, "condition-syntax", f"conditions[{index}]: {exc}")
                     continue
@@ -616,6 +678,7 @@ def _describe(path: engine.Path, until: str) -> str:
 
 def _every_known_fact() -> set[str]:
     facts = set(engine.BASE_FACTS) | set(engine.VERIFY_FACTS) | set(QUESTION_FACTS)
+    facts.add(engine.TRIED_CAUSES)  # set by the engine when a fix did not bring access back
     for spec in check_registry.all():
         facts |= set(spec.facts)
     for action in ACTIONS.values():

@@ -112,7 +112,13 @@ class QuestionNode(NodeBase):
 
 
 class Condition(_Model):
-    when: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    when: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    # Taken when `when` holds and `unless` does not; in a node whose unknown facts count as
+    # false, an `unless` that cannot be evaluated blocks nothing.
+    unless: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+        | None
+    ) = None
     next: NodeId
     label: Text = ""
 
@@ -123,6 +129,10 @@ class DecideNode(NodeBase):
     otherwise: NodeId
     # Where a condition that cannot be evaluated (a missing fact, a type error) leads.
     on_error: NodeId
+    # Weigh evidence rather than route on it: a condition reading a fact nobody gathered (a
+    # question not asked reads as null) counts as false instead of taking on_error. The
+    # diagnosis compiled from the root-cause catalog ranks its candidates this way.
+    unknown_is_false: bool = False
 
 
 class InstructNode(NodeBase):
@@ -210,6 +220,11 @@ class PlaybookDefinition(_Model):
     version_notes: Text = ""
     start: NodeId
     nodes: list[Node] = Field(min_length=1)
+    # How the linter proves the path rules: by enumerating every path ("paths"), or, for a
+    # playbook that loops over its evidence (the compiled diagnosis), by the structure of
+    # its graph: every remediation leads to a verify, every resolved end follows a verify's
+    # success, every recovery action follows an identity verification.
+    proof: Literal["paths", "structure"] = "paths"
 
     _node_map: dict[str, Any] | None = PrivateAttr(default=None)
 

@@ -22,6 +22,8 @@ def playbook_version_for_complaint(complaint: str) -> PlaybookVersion | None:
         PlaybookVersion.objects.current()
         .select_related("playbook")
         .filter(playbook__complaint=complaint)
+        # The diagnosis serves every complaint from inside a session, never as its start.
+        .exclude(playbook__slug="diagnose")
         .order_by("playbook__slug")
         .first()
     )

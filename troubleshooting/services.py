@@ -12,6 +12,7 @@ from django.db import transaction
 
 from enrollment import clock
 from helpdesk.models import Staff
+from troubleshooting import conf
 from troubleshooting.lint import lint_paths, playbook_files
 from troubleshooting.models import Playbook, PlaybookVersion
 from troubleshooting.schema import PlaybookDefinition
@@ -134,7 +135,45 @@ def playbook_sync_from_files(
                 version=version.number,
             )
         )
+    if paths is None and conf.playbook_dir() == conf.SHIPPED_PLAYBOOK_DIR:
+        # The diagnosis ships with the shipped playbooks; a folder of one's own (a test, a
+        # training desk) publishes only its files.
+        results.append(diagnosis_sync(actor=actor))
     return results
+
+
+def diagnosis_sync(*, actor: Staff | None = None) -> SyncResult:
+    """Publishes the diagnosis compiled from the root-cause catalog when it changed (the
+    catalog must lint clean, and so must the compiled playbook)."""
+    from troubleshooting.catalog import CATALOG_FILE, CatalogError, lint_catalog, load_catalog
+    from troubleshooting.catalog.compile import DIAGNOSIS_ID, compile_diagnosis
+    from troubleshooting.lint import lint_definition
+
+    name = str(CATALOG_FILE)
+    try:
+        catalog = load_catalog()
+    except CatalogError as exc:
+        return SyncResult(name, "invalid", problems=exc.problems)
+    problems = lint_catalog(catalog)
+    definition = compile_diagnosis(catalog)
+    problems += [str(finding) for finding in lint_definition(definition, file=CATALOG_FILE.name)]
+    if problems:
+        return SyncResult(name, "invalid", problems=problems)
+    held = _current_versions([DIAGNOSIS_ID]).get(DIAGNOSIS_ID)
+    if held is not None and held[0] == content_hash(definition):
+        return SyncResult(name, "unchanged", playbook=DIAGNOSIS_ID, version=held[1])
+    version, published = playbook_version_publish(
+        definition=definition,
+        source=CATALOG_FILE.read_text(encoding="utf-8"),
+        source_file=CATALOG_FILE.name,
+        actor=actor,
+    )
+    return SyncResult(
+        name,
+        "published" if published else "unchanged",
+        playbook=DIAGNOSIS_ID,
+        version=version.number,
+    )
 
 
 def _current_versions(slugs: Iterable[str]) -> dict[str, tuple[str, int]]:

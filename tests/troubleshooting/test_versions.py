@@ -186,7 +186,8 @@ def test_sync_publishes_the_shipped_playbooks_once():
     first = playbook_sync_from_files()
     second = playbook_sync_from_files()
 
-    shipped = sorted(path.stem for path in playbook_dir().glob("*.yaml"))
+    # The shipped files and the diagnosis compiled from the root-cause catalog.
+    shipped = sorted([*(path.stem for path in playbook_dir().glob("*.yaml")), "diagnose"])
     assert {"enrollment_failure", "missing_prompt", "code_rejected", "lost_device"} <= set(shipped)
     assert sorted((r.playbook, r.status, r.version) for r in first) == [
         (slug, "published", 1) for slug in shipped

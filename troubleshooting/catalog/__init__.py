@@ -49,10 +49,16 @@ class Fix(_Model):
     action: str | None = None
     escalate: Literal["tier2", "security"] | None = None
     explain: str | None = None
+    # What the caller then does to finish the fix before the sign-in (scan the new code…).
+    then: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Fix:
-        given = [name for name, value in self.model_dump().items() if value is not None]
+        given = [
+            name
+            for name, value in self.model_dump().items()
+            if value is not None and name != "then"
+        ]
         if len(given) != 1:
             raise ValueError(
                 "a fix is exactly one of caller_action, action, escalate, explain "
@@ -62,7 +68,11 @@ class Fix(_Model):
 
     @property
     def kind(self) -> str:
-        return next(name for name, value in self.model_dump().items() if value is not None)
+        return next(
+            name
+            for name, value in self.model_dump().items()
+            if value is not None and name != "then"
+        )
 
 
 class Verify(_Model):
@@ -88,6 +98,11 @@ class Cause(_Model):
     suggests: str
     rules_out: str | None = None
     question: str | None = None
+    # When the question is worth asking (CEL): the evidence makes this cause possible but
+    # cannot tell it apart without the caller.
+    ask_when: str | None = None
+    # When the fix is already in place (CEL): the cause stays a finding, nothing to redo.
+    fixed_when: str | None = None
     fix: Fix
     verify: Verify
 
@@ -233,6 +248,7 @@ def produced_facts() -> set[str]:
     from troubleshooting.questions import QUESTION_FACTS
 
     names = set(engine.BASE_FACTS) | set(engine.VERIFY_FACTS) | set(QUESTION_FACTS)
+    names.add(engine.TRIED_CAUSES)
     for spec in registry.all():
         names |= set(spec.facts)
     for action in ACTIONS.values():
@@ -261,7 +277,7 @@ def lint_catalog(catalog: Catalog | None = None) -> list[str]:
         seen.add(cause.id)
         if cause.id not in ROOT_CAUSES:
             problems.append(f"{cause.id}: not a root cause of the vocabulary")
-        for key in ("suggests", "rules_out"):
+        for key in ("suggests", "rules_out", "ask_when", "fixed_when"):
             expression = getattr(cause, key)
             if not expression:
                 continue
@@ -278,8 +294,9 @@ def lint_catalog(catalog: Catalog | None = None) -> list[str]:
         if cause.question and cause.question not in QUESTION_FACTS:
             problems.append(f"{cause.id}.question: {cause.question!r} is not a question fact")
         fix = cause.fix
-        if fix.caller_action and fix.caller_action not in CALLER_ACTIONS:
-            problems.append(f"{cause.id}.fix: unknown caller action {fix.caller_action!r}")
+        for caller_action in (fix.caller_action, *fix.then):
+            if caller_action and caller_action not in CALLER_ACTIONS:
+                problems.append(f"{cause.id}.fix: unknown caller action {caller_action!r}")
         if fix.action:
             spec = ACTIONS.get(fix.action)
             if spec is None:

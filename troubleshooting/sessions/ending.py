@@ -4,6 +4,7 @@ root causes, the handoff packet of an escalation kept."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.db import transaction
 from django.db.models import F
@@ -13,7 +14,8 @@ from helpdesk.enums import Tier
 from helpdesk.models import Staff, Ticket
 from helpdesk.services.tickets import TicketError, ticket_escalate, ticket_resolve
 from troubleshooting import catalog, runner
-from troubleshooting.models import GuidedSession, SessionStatus
+from troubleshooting.models import GuidedSession, PlaybookVersion, SessionStatus
+from troubleshooting.selectors import playbook_definition
 from troubleshooting.sessions.frames import _definition, session_state
 from troubleshooting.sessions.trail import session_event_record, session_steps
 from troubleshooting.vocab import ESCALATION_OUTCOMES
@@ -27,13 +29,22 @@ def _end(session: GuidedSession, actor: Staff) -> None:
     definition = _definition(session)
     state = session_state(session)
     end = definition.node(state.node)
+    diagnosis = session.state.get("diagnosis") or {}
+    handoff_definition, handoff_state = definition, state
+    if diagnosis.get("found"):
+        # The diagnosis the session entered found something: its end is the session's.
+        version = PlaybookVersion.objects.get(pk=diagnosis["version"])
+        handoff_definition = playbook_definition(version)
+        end = handoff_definition.node(diagnosis["node"])
+        handoff_state = replace(state, node=end.id)
     steps = session_steps(session)
     # An end names what was found: the causes proved (or named by the end node), else the
     # causes the evidence points at, else "no fault found" beside what was ruled out.
     causes, assessment = catalog.end_findings(
         state.root_causes, state.facts, tried=state.pending_fixes
     )
-    packet = runner.handoff(definition, state, steps)
+    packet = runner.handoff(handoff_definition, handoff_state, steps)
+    packet.update(outcome=end.outcome, queue=end.queue, next_step=end.next_step)
     packet["root_causes"] = causes
     packet["findings"] = assessment.as_dict()
     outcome = end.outcome

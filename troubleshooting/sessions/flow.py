@@ -3,6 +3,8 @@ entering and leaving subflows, and the end."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from enrollment import clock
 from helpdesk.models import Staff
 from troubleshooting import engine, runner
@@ -32,8 +34,13 @@ def _run_automatic(session: GuidedSession, actor: Staff, driver: runner.Driver) 
         frame = session_frame(session)
         if frame.state.finished:
             if frame.depth == 0:
+                if _diagnose_first(session, frame):
+                    continue
                 _end(session, actor)
                 return
+            if _diverted(session):
+                _leave_diagnosis(session, frame)
+                continue
             _leave_subflow(session, driver, frame)
             continue
         node = frame.definition.node(frame.state.node)
@@ -41,6 +48,8 @@ def _run_automatic(session: GuidedSession, actor: Staff, driver: runner.Driver) 
             _step(session, driver, frame)
             continue
         if not isinstance(node, AUTOMATIC):
+            if _diagnose_first(session, frame):
+                continue
             return
         _step(session, driver, frame)
 
@@ -71,6 +80,113 @@ def _enter_subflow(session: GuidedSession, frame: Frame, node: SubflowNode) -> N
     state = dict({k: v for k, v in session.state.items() if k != "pending"}, **{SUBFLOWS: frames})
     session.state = state
     _save_state(session, _with_frame_state(session, sub))
+
+
+DIAGNOSIS = "diagnosis"
+# A fact: the session has been through the diagnosis (it runs once per session).
+DIAGNOSED = "diagnosed"
+
+
+def _diverted(session: GuidedSession) -> bool:
+    frames = session.state.get(SUBFLOWS) or []
+    return bool(frames) and bool(frames[-1].get("diverted"))
+
+
+# The last rungs: before a bypass code or a re-enrollment, the evidence gets its say.
+LAST_RUNGS = frozenset({"issue_bypass_code", "re_enroll"})
+
+
+def _diagnose_first(session: GuidedSession, frame: Frame) -> bool:
+    """Before the session gives up on the user's own methods (an escalation to tier 2, a
+    bypass code, a re-enrollment), it diagnoses from the root-cause catalog, once: returns
+    True when it entered the diagnosis. An escalation whose named causes all need tier 2
+    anyway (a provider, a policy) stands."""
+    from troubleshooting.catalog import assess, load_catalog
+    from troubleshooting.catalog.compile import DIAGNOSIS_ID
+
+    node = frame.definition.node(frame.state.node)
+    facts = frame.state.facts
+    if facts.get(DIAGNOSED) or frame.definition.id == DIAGNOSIS_ID:
+        return False
+    if frame.state.finished and not isinstance(node, EndNode):
+        return False  # ended by the diagnosis itself
+    catalog = load_catalog()
+    tried = tuple(facts.get(engine.TRIED_CAUSES) or ())
+    # A fix of the user's own method the evidence points at and nobody has tried yet.
+    untried = [
+        finding.cause
+        for finding in assess(facts, tried=tried, catalog=catalog).suspected
+        if finding.cause not in tried
+        and finding.cause not in frame.state.root_causes
+        and not catalog.cause(finding.cause).fix.escalate
+        and not catalog.cause(finding.cause).fix.explain
+    ]
+    if isinstance(node, EndNode):
+        if frame.depth or node.outcome != "escalated_tier2":
+            return False
+        known = {cause.id for cause in catalog.causes}
+        named = [cause for cause in frame.state.root_causes if cause in known]
+        if named and not untried:
+            return False
+    elif getattr(node, "action", None) not in LAST_RUNGS:
+        return False
+    version = playbook_version_current(DIAGNOSIS_ID)
+    if version is None:
+        return False
+    # Fixes already applied or proved in this session are not tried again.
+    done = [*tried, *frame.state.pending_fixes, *frame.state.root_causes]
+    start_facts = {**facts, engine.TRIED_CAUSES: list(dict.fromkeys(done))}
+    sub = engine.start(playbook_definition(version), start_facts)
+    diverted = {
+        "node": node.id,
+        "playbook": DIAGNOSIS_ID,
+        "version": version.pk,
+        "state": {},
+        "diverted": True,
+    }
+    frames = [*(session.state.get(SUBFLOWS) or []), diverted]
+    session.state = dict(
+        {k: v for k, v in session.state.items() if k != "pending"},
+        **{SUBFLOWS: frames, DIAGNOSIS: {"entered": node.id, "depth": frame.depth}},
+    )
+    _save_state(session, _with_frame_state(session, sub))
+    return True
+
+
+def _leave_diagnosis(session: GuidedSession, frame: Frame) -> None:
+    """The diagnosis ended. When it found something (a cause named, or an end other than
+    handing over), its end is the session's end; otherwise the session carries on where it
+    left off, at the escalation or recovery step, knowing what the diagnosis learned."""
+    sub = frame.state
+    frames = (session.state.get(SUBFLOWS) or [])[:-1]
+    entered = session.state[DIAGNOSIS]
+    found = bool(sub.root_causes) or sub.outcome != "escalated_tier2"
+    outer = {k: v for k, v in session.state.items() if k != SUBFLOWS}
+    top = engine.SessionState.from_dict(outer)
+    if found:
+        causes = top.root_causes + tuple(c for c in sub.root_causes if c not in top.root_causes)
+        merged = replace(
+            top,
+            facts={**top.facts, **sub.facts, DIAGNOSED: True},
+            root_causes=causes,
+            pending_fixes=sub.pending_fixes,
+            verified_sign_in=sub.verified_sign_in,
+            identity_verified=top.identity_verified or sub.identity_verified,
+            finished=True,
+            outcome=sub.outcome,
+        )
+        state = dict(outer, **merged.as_dict())
+        state[DIAGNOSIS] = dict(entered, found=True, node=sub.node, version=frame.version.pk)
+    else:
+        state = dict(outer, **{SUBFLOWS: frames}) if frames else outer
+        state[DIAGNOSIS] = dict(entered, found=False)
+        session.state = state
+        # What the diagnosis learned stays known where the session carries on.
+        current = session_frame(session)
+        learned = {**current.state.facts, **sub.facts, DIAGNOSED: True}
+        state = _with_frame_state(session, replace(current.state, facts=learned))
+        state[DIAGNOSIS] = dict(entered, found=False)
+    _save_state(session, state)
 
 
 def _leave_subflow(session: GuidedSession, driver: runner.Driver, frame: Frame) -> None:

@@ -5,7 +5,8 @@ printing one line per finding."""
 from django.core.management.base import BaseCommand, CommandError
 
 from troubleshooting.catalog import CATALOG_FILE, CatalogError, lint_catalog, load_catalog
-from troubleshooting.lint import lint_paths, playbook_files
+from troubleshooting.catalog.compile import compile_diagnosis
+from troubleshooting.lint import lint_definition, lint_paths, playbook_files
 from troubleshooting.schema import PlaybookFileError
 
 
@@ -39,6 +40,9 @@ class Command(BaseCommand):
 
     def _catalog_problems(self) -> list[str]:
         try:
-            return lint_catalog(load_catalog())
+            catalog = load_catalog()
         except (CatalogError, PlaybookFileError) as exc:
             return [str(exc)]
+        # The diagnosis compiled from it is proved like any playbook.
+        compiled = lint_definition(compile_diagnosis(catalog), file=CATALOG_FILE.name)
+        return lint_catalog(catalog) + [str(finding) for finding in compiled]
