@@ -164,7 +164,12 @@ def _leave_diagnosis(session: GuidedSession, frame: Frame) -> None:
     outer = {k: v for k, v in session.state.items() if k != SUBFLOWS}
     top = engine.SessionState.from_dict(outer)
     if found:
-        causes = top.root_causes + tuple(c for c in sub.root_causes if c not in top.root_causes)
+        causes = top.root_causes
+        if sub.verified_sign_in:
+            # The sign-in that works now proves the fixes made before the diagnosis too
+            # (an unlock whose first test failed on the second fault).
+            causes += tuple(c for c in top.pending_fixes if c not in causes)
+        causes += tuple(c for c in sub.root_causes if c not in causes)
         merged = replace(
             top,
             facts={**top.facts, **sub.facts, DIAGNOSED: True},
