@@ -337,6 +337,9 @@ def step(
     if is_remediation(node) and branch != remediation_branch(node):
         # The caller could not do it, or a guard refused the action: tried, not fixed.
         tried += [cause for cause in getattr(node, "fixes", ()) if cause not in tried]
+    if isinstance(node, InstructNode) and branch == NOT_DONE:
+        # The caller could not finish the fix in progress (scan the new code …): tried.
+        tried += [cause for cause in state.pending_fixes if cause not in tried]
     if is_remediation(node) and branch == remediation_branch(node):
         fixes = tuple(getattr(node, "fixes", ()))
         pending = pending + tuple(cause for cause in fixes if cause not in pending)

@@ -147,7 +147,14 @@ def _diagnose_first(session: GuidedSession, frame: Frame) -> bool:
     frames = [*(session.state.get(SUBFLOWS) or []), diverted]
     session.state = dict(
         {k: v for k, v in session.state.items() if k != "pending"},
-        **{SUBFLOWS: frames, DIAGNOSIS: {"entered": node.id, "depth": frame.depth}},
+        **{
+            SUBFLOWS: frames,
+            DIAGNOSIS: {
+                "entered": node.id,
+                "depth": frame.depth,
+                "at_end": isinstance(node, EndNode),
+            },
+        },
     )
     _save_state(session, _with_frame_state(session, sub))
     return True
@@ -160,7 +167,13 @@ def _leave_diagnosis(session: GuidedSession, frame: Frame) -> None:
     sub = frame.state
     frames = (session.state.get(SUBFLOWS) or [])[:-1]
     entered = session.state[DIAGNOSIS]
-    found = bool(sub.root_causes) or sub.outcome != "escalated_tier2"
+    if sub.outcome == "escalated_tier2":
+        # Handing over: better than the playbook's own escalation when it names a cause;
+        # never better than the last rung the playbook was about to take for a verified
+        # caller whose own methods could not be fixed.
+        found = bool(sub.root_causes) and bool(entered.get("at_end"))
+    else:
+        found = True
     outer = {k: v for k, v in session.state.items() if k != SUBFLOWS}
     top = engine.SessionState.from_dict(outer)
     if found:
