@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -456,7 +457,10 @@ def _tallies(staff: Staff, query: DashboardQuery, kinds: tuple[str, ...]) -> dic
     )
     # Plain tuples from the cursor: thousands of rows through the ORM's per-value converters
     # cost more than the query itself.
-    sql, params = summed.query.sql_with_params()
+    try:
+        sql, params = summed.query.sql_with_params()
+    except EmptyResultSet:
+        return {}  # nothing can match (a staff member whose units hold no groups yet)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(kind, v, b, label): int(n) for kind, v, b, label, n in cursor.fetchall() if n}
