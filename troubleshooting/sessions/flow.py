@@ -92,8 +92,10 @@ def _diverted(session: GuidedSession) -> bool:
     return bool(frames) and bool(frames[-1].get("diverted"))
 
 
-# The last rungs: before a bypass code or a re-enrollment, the evidence gets its say.
-LAST_RUNGS = frozenset({"issue_bypass_code", "re_enroll"})
+# The last rungs (a bypass code, a re-enrollment) where the diagnosis could also step in
+# first. Off for now: the playbooks' own recovery paths (and the privacyIDEA cases) are
+# proved on those steps; entering there is the next step once it is measured on them.
+LAST_RUNGS: frozenset[str] = frozenset()
 
 
 def _diagnose_first(session: GuidedSession, frame: Frame) -> bool:
