@@ -5,10 +5,11 @@ from typing import Any
 
 from django import forms
 
-from enrollment.models import Group
+from enrollment.models import EndUser, Group
 from helpdesk.models import AdministrativeUnit, Staff
 from helpdesk.permissions import assignable_roles
 from helpdesk.roles import Role
+from helpdesk.scoping import end_user_scope_q
 
 
 def _units_field() -> forms.ModelMultipleChoiceField:
@@ -49,6 +50,37 @@ class StaffRoleForm(forms.Form):
 
 class StaffUnitsForm(forms.Form):
     units = _units_field()
+
+
+class StaffIdentityForm(forms.Form):
+    """The staff member's own account in the directory, by its username; blank when they have
+    none. The link, not a match on names, is what makes it "their own account" to every
+    recovery guard."""
+
+    username = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Their own directory account",
+        help_text="Leave blank if they have no account in the directory.",
+    )
+
+    def __init__(self, *args: Any, actor: Staff, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+
+    def clean_username(self) -> EndUser | None:
+        username = self.cleaned_data["username"].strip()
+        if not username:
+            return None
+        # Only among the end users the actor may see: the answer reveals nothing beyond them.
+        end_user = (
+            EndUser.objects.filter(end_user_scope_q(self.actor), username__iexact=username)
+            .distinct()
+            .first()
+        )
+        if end_user is None:
+            raise forms.ValidationError(f"No end user named {username} in the directory.")
+        return end_user
 
 
 class UnitForm(forms.Form):

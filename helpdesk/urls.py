@@ -35,6 +35,7 @@ helpdesk_patterns = [
     path("staff/<int:pk>/", staff.staff_detail, name="staff-detail"),
     path("staff/<int:pk>/role/", staff.staff_role, name="staff-role"),
     path("staff/<int:pk>/units/", staff.staff_units, name="staff-units"),
+    path("staff/<int:pk>/identity/", staff.staff_identity, name="staff-identity"),
     path("staff/<int:pk>/deactivate/", staff.staff_deactivate, name="staff-deactivate"),
     path("staff/units/", staff.unit_list, name="unit-list"),
     path("staff/units/new/", staff.unit_create, name="unit-create"),

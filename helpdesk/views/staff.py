@@ -19,7 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.forms_staff import StaffCreateForm, StaffRoleForm, StaffUnitsForm, UnitForm
+from helpdesk.forms_staff import (
+    StaffCreateForm,
+    StaffIdentityForm,
+    StaffRoleForm,
+    StaffUnitsForm,
+    UnitForm,
+)
 from helpdesk.models import AdministrativeUnit, Staff
 from helpdesk.permissions import assignable_roles, bound_unit_ids, can_manage_staff_member
 from helpdesk.roles import Capability, Role
@@ -102,7 +108,12 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 
 
 def _target(pk: int) -> Staff:
-    target = Staff.objects.prefetch_related("administrative_units").filter(pk=pk).first()
+    target = (
+        Staff.objects.select_related("directory_identity")
+        .prefetch_related("administrative_units")
+        .filter(pk=pk)
+        .first()
+    )
     if target is None:
         raise Http404("No such staff member.")
     return target
@@ -114,6 +125,7 @@ def _detail_context(
     *,
     role_form: StaffRoleForm | None = None,
     units_form: StaffUnitsForm | None = None,
+    identity_form: StaffIdentityForm | None = None,
 ) -> dict[str, Any]:
     actor = request.user
     manageable = can_manage_staff_member(actor, target)
@@ -129,6 +141,20 @@ def _detail_context(
         else None,
         "units_form": (
             units_form or StaffUnitsForm(initial={"units": list(target.administrative_units.all())})
+        )
+        if manageable
+        else None,
+        "identity": target.directory_identity,
+        "identity_form": (
+            identity_form
+            or StaffIdentityForm(
+                actor=actor,
+                initial={
+                    "username": target.directory_identity.username
+                    if target.directory_identity
+                    else ""
+                },
+            )
         )
         if manageable
         else None,
@@ -192,6 +218,36 @@ def staff_units(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.info(request, "The units are unchanged.")
             return redirect("helpdesk:staff-detail", pk=target.pk)
     context = _detail_context(request, target, units_form=form)
+    return render(request, "helpdesk/staff/detail.html", context)
+
+
+@require_POST
+@login_required
+def staff_identity(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user)
+    target = _target(pk)
+    form = StaffIdentityForm(request.POST, actor=request.user)
+    if form.is_valid():
+        end_user = form.cleaned_data["username"]
+        try:
+            changed = staff_services.staff_link_directory_identity(
+                actor=request.user, target=target, end_user=end_user
+            )
+        except ValidationError as error:
+            form.add_error("username", error.messages)
+        else:
+            if not changed:
+                messages.info(request, "The directory account is unchanged.")
+            elif end_user is None:
+                messages.success(request, f"{target.username} has no directory account now.")
+            else:
+                messages.success(
+                    request,
+                    f"{end_user.username} is {target.username}'s own account: "
+                    "they cannot act on it.",
+                )
+            return redirect("helpdesk:staff-detail", pk=target.pk)
+    context = _detail_context(request, target, identity_form=form)
     return render(request, "helpdesk/staff/detail.html", context)
 
 

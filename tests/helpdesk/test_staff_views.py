@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from helpdesk.models import AdministrativeUnit, Staff, TicketEvent
-from tests.factories import AdministrativeUnitFactory, GroupFactory, StaffFactory
+from tests.factories import AdministrativeUnitFactory, EndUserFactory, GroupFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +221,69 @@ def test_unknown_staff_and_unit_are_404(client_for, administrator):
     client = client_for(administrator)
     assert client.get(_url("staff-detail", pk=9999)).status_code == 404
     assert client.get(_url("unit-edit", pk=9999)).status_code == 404
+
+
+def test_linking_a_technicians_own_directory_account_makes_it_theirs(client_for, administrator):
+    unit_group = GroupFactory(name="Staff who are users")
+    tech = StaffFactory(username="tech", role="helpdesk")
+    own = EndUserFactory(username="tech.own", groups=[unit_group])
+    client = client_for(administrator)
+
+    page = client.get(_url("staff-detail", pk=tech.pk)).content.decode()
+    assert "Own directory account" in page
+    assert "Not linked" in page
+
+    response = client.post(_url("staff-identity", pk=tech.pk), {"username": "TECH.OWN"})
+
+    assert response["Location"] == _url("staff-detail", pk=tech.pk)
+    tech.refresh_from_db()
+    assert tech.directory_identity == own
+    event = TicketEvent.objects.filter(kind="admin.staff_changed").latest("id").payload
+    assert (event["action"], event["changes"]["identity"]) == (
+        "identity_linked",
+        {"old": None, "new": "tech.own"},
+    )
+    assert "Linked to" in client.get(_url("staff-detail", pk=tech.pk)).content.decode()
+
+    client.post(_url("staff-identity", pk=tech.pk), {"username": ""})
+    tech.refresh_from_db()
+    assert tech.directory_identity is None
+
+
+def test_an_unknown_or_out_of_unit_directory_account_is_a_field_error(client_for):
+    group, other = GroupFactory(name="Mine"), GroupFactory(name="Theirs")
+    administrator = StaffFactory(username="bound.admin", role="administrator")
+    AdministrativeUnitFactory(name="My unit", groups=[group], staff=[administrator])
+    tech = StaffFactory(username="tech", role="helpdesk")
+    tech.administrative_units.add(AdministrativeUnit.objects.get(name="My unit"))
+    EndUserFactory(username="elsewhere", groups=[other])
+    client = client_for(administrator)
+
+    for username in ("nobody", "elsewhere"):
+        response = client.post(_url("staff-identity", pk=tech.pk), {"username": username})
+        assert response.status_code == 200
+        assert response.context["identity_form"].errors["username"] == [
+            f"No end user named {username} in the directory."
+        ]
+        assert f'value="{username}"' in response.content.decode()
+    tech.refresh_from_db()
+    assert tech.directory_identity is None
+
+
+def test_an_end_user_linked_to_one_staff_member_cannot_be_linked_to_another(
+    client_for, administrator
+):
+    own = EndUserFactory(username="shared.account")
+    first = StaffFactory(username="first", role="helpdesk", directory_identity=own)
+    second = StaffFactory(username="second", role="helpdesk")
+
+    response = client_for(administrator).post(
+        _url("staff-identity", pk=second.pk), {"username": "shared.account"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["identity_form"].errors["username"] == [
+        "shared.account is already linked to another staff member."
+    ]
+    second.refresh_from_db()
+    assert (second.directory_identity, first.directory_identity) == (None, own)

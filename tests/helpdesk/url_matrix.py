@@ -292,6 +292,15 @@ ENTRIES += [
         check=_last_staff_event_by("units_changed"),
     ),
     Entry(
+        "helpdesk:staff-identity",
+        _STAFF_MANAGERS,
+        method="post",
+        kwargs=_staff_target,
+        data=lambda w: {"username": w.ticket_end_user.username},
+        ok_status=(302,),
+        check=_last_staff_event_by("identity_linked"),
+    ),
+    Entry(
         "helpdesk:staff-deactivate",
         _STAFF_MANAGERS,
         method="post",
