@@ -33,6 +33,11 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
     path("users/", views_directory.end_user_list, name="end-user-list"),
     path("users/<int:pk>/", views_directory.end_user_detail, name="end-user-detail"),
+    path(
+        "users/<int:pk>/sync/",
+        views_directory.end_user_directory_refresh,
+        name="end-user-directory-refresh",
+    ),
     path("policies/", views_policy.policy_list, name="policy-list"),
     path("policies/new/", views_policy.policy_create_view, name="policy-create"),
     path("policies/explain/", views_policy.policy_explain, name="policy-explain"),

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from enrollment import clock
 from enrollment.labels import say
+from enrollment.mfa import MFAServiceError
 from enrollment.models import BypassCode, EndUser
 from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
+from enrollment.services.directory_sync import end_user_sync
 from helpdesk.models import Staff, Ticket
 from helpdesk.roles import Capability
 from helpdesk.selectors import end_user_mfa_picture
@@ -131,3 +134,20 @@ def end_user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if _wants_partial(request):
         template += "#sign-ins"
     return render(request, template, context)
+
+
+@require_POST
+@login_required
+def end_user_directory_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Imports this end user from the MFA service again (services that own the directory,
+    such as privacyIDEA) and comes back to their page with what changed; with the
+    simulator there is nothing to import and the page says so."""
+    if not request.user.has_capability(Capability.WORK_TICKETS):
+        raise PermissionDenied
+    end_user = end_user_get_visible(request.user, pk)
+    try:
+        report = end_user_sync(end_user=end_user, actor=request.user)
+        messages.info(request, report.summary())
+    except MFAServiceError as exc:
+        messages.error(request, f"Nothing was changed: {exc}")
+    return redirect("enrollment:end-user-detail", pk=end_user.pk)

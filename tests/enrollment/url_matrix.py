@@ -360,6 +360,12 @@ def _shows_end_user(response, world, staff):
     assert 'id="sign-ins"' in html
 
 
+def _back_to_end_user(response, world, staff):
+    assert response["Location"] == reverse(
+        "enrollment:end-user-detail", kwargs={"pk": world.ticket_end_user.pk}
+    )
+
+
 ENTRIES += [
     Entry("enrollment:end-user-list", _READERS, check=_lists_end_users),
     Entry(
@@ -368,5 +374,16 @@ ENTRIES += [
         kwargs=lambda world: {"pk": world.ticket_end_user.pk},
         scoped=True,
         check=_shows_end_user,
+    ),
+    # With the simulator there is nothing to import: back to the page, nothing changed (the
+    # privacyIDEA tests sync for real).
+    Entry(
+        "enrollment:end-user-directory-refresh",
+        _WORKERS,
+        method="post",
+        kwargs=lambda world: {"pk": world.ticket_end_user.pk},
+        ok_status=(302,),
+        scoped=True,
+        check=_back_to_end_user,
     ),
 ]

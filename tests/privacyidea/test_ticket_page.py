@@ -11,6 +11,7 @@ from enrollment.enums import AuthenticatorStatus
 from enrollment.models import Authenticator, EndUser
 from enrollment.services.directory_sync import directory_sync
 from helpdesk.enums import Channel
+from helpdesk.models import TicketEvent
 from helpdesk.services.tickets import ticket_open
 
 pytestmark = [pytest.mark.privacyidea, pytest.mark.django_db]
@@ -66,3 +67,24 @@ def test_the_sync_button_brings_a_change_made_at_privacyidea(privacyidea, techni
     assert response.status_code == 200
     assert "0 authenticator(s) added, 1 updated, 0 revoked." in response.content.decode()
     assert Authenticator.objects.get(serial=serial).status == AuthenticatorStatus.DISABLED
+
+
+def test_the_end_user_page_syncs_from_privacyidea(privacyidea, technician, client_for):
+    username = privacyidea.take_user()
+    serial, _ = privacyidea.enrol_totp(username)
+    ticket = _ticket(technician, username)
+    detail = reverse("enrollment:end-user-detail", kwargs={"pk": ticket.end_user.pk})
+    client = client_for(technician)
+    assert "Sync from privacyIDEA" in client.get(detail).content.decode()
+    privacyidea.call("POST", f"/token/disable/{serial}")
+
+    response = client.post(
+        reverse("enrollment:end-user-directory-refresh", kwargs={"pk": ticket.end_user.pk}),
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(detail, 302)]
+    assert "0 authenticator(s) added, 1 updated, 0 revoked." in response.content.decode()
+    assert Authenticator.objects.get(serial=serial).status == AuthenticatorStatus.DISABLED
+    event = TicketEvent.objects.get(end_user=ticket.end_user, kind="admin.directory_synced")
+    assert event.actor_id == technician.pk
