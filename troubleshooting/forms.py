@@ -3,7 +3,7 @@
 from django import forms
 
 from helpdesk.yaml_files import PLAYBOOK_MAX_BYTES, YamlFileError, decode_yaml_bytes
-from troubleshooting.publishing import MAX_SOURCE_CHARS
+from troubleshooting.publishing import MAX_SOURCE_CHARS, normalize_source, source_sha256
 
 
 class PublishForm(forms.Form):
@@ -49,6 +49,28 @@ class PublishForm(forms.Form):
             data["source_file"] = ""
         if not (data.get("source") or "").strip():
             raise forms.ValidationError("Paste the playbook's YAML or upload its file.")
+        data["source"] = normalize_source(data["source"])
+        return data
+
+
+class ConfirmPublishForm(forms.Form):
+    """The confirmation of a preview: the previewed text comes back with its digest and the
+    version number the preview showed, so what is published is what was read."""
+
+    source = forms.CharField(strip=False, max_length=MAX_SOURCE_CHARS, widget=forms.HiddenInput)
+    source_file = forms.CharField(required=False, max_length=300, widget=forms.HiddenInput)
+    sha256 = forms.CharField(min_length=64, max_length=64, widget=forms.HiddenInput)
+    number = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if "source" in data:
+            data["source"] = normalize_source(data["source"])
+            if data.get("sha256") and source_sha256(data["source"]) != data["sha256"]:
+                raise forms.ValidationError(
+                    "The text changed after the preview, so nothing was published. Check the "
+                    "preview again."
+                )
         return data
 
 

@@ -14,6 +14,7 @@ deletion is still recorded on the audit trail (an attempt to remove evidence is 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from helpdesk.enums import EventKind
 from helpdesk.models import Staff
 from helpdesk.roles import Capability
 from helpdesk.services.audit import Payload, audit_event_record, register_payload
+from troubleshooting.diff import DefinitionDiff, definition_diff, source_diff
 from troubleshooting.lint import (
     Finding,
     LintReport,
@@ -41,7 +43,12 @@ from troubleshooting.schema import (
     parse_yaml,
 )
 from troubleshooting.selectors import playbook_definition
-from troubleshooting.services import SyncResult, playbook_sync_from_files, playbook_version_publish
+from troubleshooting.services import (
+    SyncResult,
+    content_hash,
+    playbook_sync_from_files,
+    playbook_version_publish,
+)
 
 AUDIT_STREAM = "admin"
 # Uploaded playbooks are YAML text; a real one is a few tens of kilobytes.
@@ -193,10 +200,79 @@ class PublishResult:
     version: PlaybookVersion | None
     published: bool
     findings: list[Finding] = field(default_factory=list)
+    # Set when the publication expected another version number than the next one: someone
+    # published this playbook after the preview was shown, so it must be previewed again.
+    conflict: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.conflict
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What publishing a text would do, shown before it is done: the linter's verdict, the
+    version it would become and what changes against the current one."""
+
+    source: str
+    source_file: str
+    sha256: str  # of the text, so the confirmation publishes exactly what was previewed
+    findings: list[Finding]
+    playbook_id: str = ""
+    title: str = ""
+    next_number: int = 1
+    current: PlaybookVersion | None = None
+    unchanged: bool = False  # same content as the current version: nothing to publish
+    diff: DefinitionDiff | None = None
+    source_lines: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+def source_sha256(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def normalize_source(source: str) -> str:
+    """Line ends as LF: browsers send every form text with CRLF, so a text carried from the
+    preview to its confirmation would otherwise come back different from an uploaded file."""
+    return source.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def playbook_publish_preview(*, actor: Staff, source: str, source_file: str = "") -> PublishPreview:
+    """Lints the text and, when it lints clean, says which version of which playbook it would
+    become and how it differs from the current one. Writes nothing. Raises PermissionDenied."""
+    _require_publish(actor)
+    label = source_file or "pasted playbook"
+    definition, findings = lint_source(source, file=label)
+    base = {"source": source, "source_file": source_file, "sha256": source_sha256(source)}
+    if findings or definition is None:
+        return PublishPreview(findings=findings, **base)
+    playbook = Playbook.objects.filter(slug=definition.id).first()
+    current, last_number = None, 0
+    if playbook is not None:
+        current = playbook.versions.current().select_related("playbook").first()
+        numbers = playbook.versions.order_by("-number").values_list("number", flat=True)
+        last_number = numbers.first() or 0
+    diff, lines = None, []
+    if current is not None:
+        diff = definition_diff(playbook_definition(current), definition)
+        lines = source_diff(
+            current.source, source, old_name=f"v{current.number}", new_name="this text"
+        )
+    return PublishPreview(
+        findings=[],
+        playbook_id=definition.id,
+        title=definition.title,
+        next_number=last_number + 1,
+        current=current,
+        unchanged=current is not None and current.content_hash == content_hash(definition),
+        diff=diff,
+        source_lines=lines,
+        **base,
+    )
 
 
 def lint_source(source: str, *, file: str) -> tuple[PlaybookDefinition | None, list[Finding]]:
@@ -236,9 +312,13 @@ def _circle(finding: Finding) -> list[str]:
     return finding.message.removeprefix("playbooks ").split(" call each other")[0].split(", ")
 
 
-def playbook_publish_source(*, actor: Staff, source: str, source_file: str = "") -> PublishResult:
+def playbook_publish_source(
+    *, actor: Staff, source: str, source_file: str = "", expected_number: int | None = None
+) -> PublishResult:
     """Publishes pasted or uploaded playbook text as the playbook's next version, only when it
     lints clean. Unchanged content (same hash as the current version) publishes nothing.
+    `expected_number`: the version number the preview promised; when another publication
+    took it meanwhile, nothing is published and the result carries a conflict.
 
     Side effects: a PlaybookVersion (the previous one retired) and an
     "admin.playbook_changed" event (action "published"), in one transaction."""
@@ -248,6 +328,20 @@ def playbook_publish_source(*, actor: Staff, source: str, source_file: str = "")
     if findings or definition is None:
         return PublishResult(None, False, findings)
     with transaction.atomic():
+        if expected_number is not None:
+            # Locked as playbook_version_publish locks it, so no publication slips between.
+            playbook = Playbook.objects.select_for_update().filter(slug=definition.id).first()
+            numbers = playbook.versions.order_by("-number") if playbook else None
+            last = numbers.values_list("number", flat=True).first() if numbers else None
+            if (last or 0) + 1 != expected_number:
+                return PublishResult(
+                    None,
+                    False,
+                    conflict=(
+                        f"{definition.id} v{last} was published after your preview, so "
+                        "nothing was published. Check the new preview before publishing."
+                    ),
+                )
         version, published = playbook_version_publish(
             definition=definition, source=source, source_file=source_file, actor=actor
         )

@@ -5,7 +5,9 @@ uploaded YAML, publish the changed files on disk, retire, refuse deletion).
 Reading serves PUBLISH_PLAYBOOKS and REVIEW_AUDIT (supervisors and auditors read what
 sessions ran on); writing needs PUBLISH_PLAYBOOKS (owners, administrators). Playbooks are not
 about end users, so no administrative-unit scoping applies. Plain POSTs redirect (PRG); a
-publication that does not lint re-renders the form with every finding and the text kept.
+publication is previewed first (lint verdict, diff against the current version) and published
+by a second POST of the same text; one that does not lint re-renders the form with every
+finding and the text kept.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk.models import Staff
 from troubleshooting.diff import definition_diff, source_diff
-from troubleshooting.forms import DiffForm, PublishForm
+from troubleshooting.forms import ConfirmPublishForm, DiffForm, PublishForm
 from troubleshooting.graph import build_graph, render_svg
 from troubleshooting.models import Playbook, PlaybookVersion
 from troubleshooting.publishing import (
+    PublishPreview,
     VersionRow,
     can_publish_playbooks,
     can_view_playbooks,
+    normalize_source,
     playbook_get,
     playbook_list_with_versions,
     playbook_publish_from_disk,
+    playbook_publish_preview,
     playbook_publish_source,
     playbook_version_delete,
     playbook_version_detail,
@@ -76,41 +81,98 @@ def playbook_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def playbook_publish(request: HttpRequest) -> HttpResponse:
+    """Publishing takes two POSTs: the text is linted and previewed (its findings, or the
+    version it would become and what changes), then the preview's "Publish version N"
+    carries the same text back with its digest and is published."""
     _require_publish(request.user)
+    if request.method == "POST" and "sha256" in request.POST:
+        return _publish_confirmed(request)
     posted = request.method == "POST"
     form = PublishForm(request.POST if posted else None, request.FILES if posted else None)
-    findings = []
+    preview = None
     if posted and form.is_valid():
-        source = form.cleaned_data["source"]
-        result = playbook_publish_source(
-            actor=request.user, source=source, source_file=form.cleaned_data["source_file"]
+        preview = playbook_publish_preview(
+            actor=request.user,
+            source=form.cleaned_data["source"],
+            source_file=form.cleaned_data["source_file"],
         )
-        if result.ok:
-            version = result.version
-            if result.published:
-                messages.success(
-                    request,
-                    f"{version.playbook.slug} v{version.number} published: new "
-                    "sessions start on it.",
-                )
-            else:
-                messages.info(
-                    request,
-                    f"Nothing to publish: {version.playbook.slug} v{version.number} already "
-                    "has this content.",
-                )
-            return redirect(
-                "troubleshooting:playbook-version",
-                slug=version.playbook.slug,
-                number=version.number,
+        # Keep the text, uploaded or pasted, in the box so it can be changed and checked again.
+        form = _kept(preview.source)
+    return _render_publish(request, form, preview)
+
+
+def _publish_confirmed(request: HttpRequest) -> HttpResponse:
+    confirm = ConfirmPublishForm(request.POST)
+    if not confirm.is_valid():
+        source = normalize_source(request.POST.get("source", ""))
+        preview = None
+        if source.strip():
+            preview = playbook_publish_preview(
+                actor=request.user, source=source, source_file=request.POST.get("source_file", "")
             )
-        findings = result.findings
-        # Keep the text, uploaded or pasted, in the box so nothing is lost.
-        form = PublishForm({"source": source})
-        form.is_valid()
-    return render(
-        request, "troubleshooting/publishing/publish.html", {"form": form, "findings": findings}
+        problem = " ".join(str(error) for error in confirm.non_field_errors()) or (
+            "The confirmation was incomplete, so nothing was published. Check the preview again."
+        )
+        return _render_publish(request, _kept(source), preview, problem=problem)
+    data = confirm.cleaned_data
+    result = playbook_publish_source(
+        actor=request.user,
+        source=data["source"],
+        source_file=data["source_file"],
+        expected_number=data["number"],
     )
+    if not result.ok:
+        preview = playbook_publish_preview(
+            actor=request.user, source=data["source"], source_file=data["source_file"]
+        )
+        return _render_publish(request, _kept(data["source"]), preview, problem=result.conflict)
+    version = result.version
+    if result.published:
+        messages.success(
+            request,
+            f"{version.playbook.slug} v{version.number} published: new sessions start on it.",
+        )
+    else:
+        messages.info(
+            request,
+            f"Nothing to publish: {version.playbook.slug} v{version.number} already has this "
+            "content.",
+        )
+    return redirect(
+        "troubleshooting:playbook-version", slug=version.playbook.slug, number=version.number
+    )
+
+
+def _kept(source: str) -> PublishForm:
+    form = PublishForm({"source": source})
+    form.is_valid()
+    return form
+
+
+def _render_publish(
+    request: HttpRequest,
+    form: PublishForm,
+    preview: PublishPreview | None,
+    *,
+    problem: str = "",
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "preview": preview,
+        "findings": preview.findings if preview else [],
+        "problem": problem,
+    }
+    if preview is not None and preview.ok and not preview.unchanged:
+        context["confirm"] = ConfirmPublishForm(
+            initial={
+                "source": preview.source,
+                "source_file": preview.source_file,
+                "sha256": preview.sha256,
+                "number": preview.next_number,
+            },
+            auto_id=False,  # the text box above already has the id "id_source"
+        )
+    return render(request, "troubleshooting/publishing/publish.html", context)
 
 
 @require_POST

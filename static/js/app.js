@@ -19,6 +19,13 @@
     });
   });
 
+  // Forms that change something for everyone (retiring a playbook version) ask first. The
+  // question is the form's data-confirm; without script the form submits as it is.
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { revealCopyButtons(document); });
   document.addEventListener("htmx:afterSettle", function (event) { revealCopyButtons(event.target); });
 })();

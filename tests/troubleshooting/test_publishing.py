@@ -49,6 +49,11 @@ def _version_url(name: str, version: PlaybookVersion) -> str:
     )
 
 
+def _confirmation(preview_response) -> dict:
+    """What the preview's "Publish version N" button sends back."""
+    return dict(preview_response.context["confirm"].initial)
+
+
 def _used_version(owner) -> PlaybookVersion:
     """A missing-prompt playbook, published, with one session started on it."""
     playbook_publish_source(actor=owner, source=_yaml(clean_playbook()))
@@ -110,7 +115,10 @@ def test_publish_creates_the_next_version_retires_the_current_and_records_an_eve
     data = clean_playbook()
     node(data, "ask")["title"] = "Are notifications allowed on the phone?"
 
-    response = client_for(administrator).post(PUBLISH_URL, {"source": _yaml(data)})
+    client = client_for(administrator)
+    preview = client.post(PUBLISH_URL, {"source": _yaml(data)})
+    assert PlaybookVersion.objects.count() == 1  # the preview publishes nothing
+    response = client.post(PUBLISH_URL, _confirmation(preview))
 
     v1, v2 = PlaybookVersion.objects.order_by("number")
     assert response.status_code == 302
@@ -134,7 +142,9 @@ def test_publish_creates_the_next_version_retires_the_current_and_records_an_eve
 def test_publish_an_uploaded_file(client_for, administrator):
     upload = SimpleUploadedFile("mini.yaml", _yaml(clean_playbook()).encode("utf-8"))
 
-    response = client_for(administrator).post(PUBLISH_URL, {"source": "", "upload": upload})
+    client = client_for(administrator)
+    preview = client.post(PUBLISH_URL, {"source": "", "upload": upload})
+    response = client.post(PUBLISH_URL, _confirmation(preview))
 
     version = PlaybookVersion.objects.get()
     assert response.status_code == 302
@@ -162,10 +172,114 @@ def test_publish_unchanged_content_publishes_nothing(client_for, administrator):
         PUBLISH_URL, {"source": "# reviewed\n" + _yaml(clean_playbook())}
     )
 
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert "Nothing to publish: version 1 of Mini already has this content." in (
+        response.content.decode()
+    )
+    assert "confirm" not in response.context  # no button to publish it
     assert PlaybookVersion.objects.count() == 1
     assert _events().count() == 1
-    assert any("Nothing to publish" in text for text in _messages(response))
+
+
+def test_publish_shows_a_preview_with_the_lint_verdict_and_the_diff_first(
+    client_for, administrator
+):
+    playbook_publish_source(actor=administrator, source=_yaml(clean_playbook()))
+    data = clean_playbook()
+    node(data, "fix")["title"] = "Turn on notifications for the app"
+
+    response = client_for(administrator).post(PUBLISH_URL, {"source": _yaml(data)})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Preview: Mini version 2" in body
+    assert '<span class="badge badge-ok">lints clean</span>' in body
+    assert "Publishing retires version 1; sessions already on it carry on." in body
+    assert "v1 → v2 (the text you entered)" in body
+    assert [(c.key, c.old, c.new) for c in response.context["preview"].diff.text] == [
+        ("title", "Enable notifications", "Turn on notifications for the app")
+    ]
+    added = [line for line in response.context["preview"].source_lines if line[:1] == "+"]
+    assert added[0] == "+++ this text"
+    assert "title: Turn on notifications for the app" in added[1]  # the source diff
+    assert '<span class="pb-added">+++ this text</span>' in body
+    assert '<button type="submit" class="button primary">Publish version 2</button>' in body
+    assert response.context["form"]["source"].value() == _yaml(data)  # still editable
+    assert PlaybookVersion.objects.count() == 1
+    assert _events().count() == 1
+
+
+def test_publish_preview_of_a_new_playbook_says_it_becomes_version_1(client_for, administrator):
+    response = client_for(administrator).post(PUBLISH_URL, {"source": _yaml(clean_playbook())})
+
+    body = response.content.decode()
+    assert "Preview: Mini version 1" in body
+    assert "A new playbook: this text becomes its version 1." in body
+    assert "Publish version 1</button>" in body
+
+
+def test_publish_confirmation_with_a_changed_text_publishes_nothing(client_for, administrator):
+    client = client_for(administrator)
+    preview = client.post(PUBLISH_URL, {"source": _yaml(clean_playbook())})
+    changed = clean_playbook()
+    node(changed, "fix")["title"] = "Something else"
+    confirmation = _confirmation(preview) | {"source": _yaml(changed)}
+
+    response = client.post(PUBLISH_URL, confirmation)
+
+    assert response.status_code == 200
+    assert "The text changed after the preview, so nothing was published." in (
+        response.content.decode()
+    )
+    assert "Publish version 1</button>" in response.content.decode()  # previewed again
+    assert PlaybookVersion.objects.count() == 0
+
+
+def test_publish_confirmation_after_someone_else_published_publishes_nothing(
+    client_for, administrator, owner
+):
+    client = client_for(administrator)
+    preview = client.post(PUBLISH_URL, {"source": _yaml(clean_playbook())})
+    other = clean_playbook()
+    node(other, "fix")["title"] = "Published by someone else"
+    playbook_publish_source(actor=owner, source=_yaml(other))
+
+    response = client.post(PUBLISH_URL, _confirmation(preview))
+
+    body = response.content.decode()
+    assert "mini v1 was published after your preview, so nothing was published." in body
+    assert "Preview: Mini version 2" in body
+    assert PlaybookVersion.objects.get().source == _yaml(other)
+
+
+def test_publish_confirmation_carries_windows_line_ends_as_the_preview_read_them(
+    client_for, administrator
+):
+    """Browsers send hidden and textarea values with CRLF; an uploaded file has LF."""
+    upload = SimpleUploadedFile("mini.yaml", _yaml(clean_playbook()).encode("utf-8"))
+    client = client_for(administrator)
+    preview = client.post(PUBLISH_URL, {"upload": upload})
+    confirmation = _confirmation(preview)
+    confirmation["source"] = confirmation["source"].replace("\n", "\r\n")
+
+    response = client.post(PUBLISH_URL, confirmation)
+
+    assert response.status_code == 302
+    assert PlaybookVersion.objects.get().source == _yaml(clean_playbook())
+
+
+def test_retire_and_publishing_from_disk_ask_for_confirmation(client_for, administrator):
+    version = playbook_publish_source(actor=administrator, source=_yaml(clean_playbook())).version
+    client = client_for(administrator)
+
+    version_page = client.get(_version_url("playbook-version", version)).content.decode()
+    list_page = client.get(LIST_URL).content.decode()
+
+    assert (
+        'data-confirm="Retire version 1 of Mini? New sessions will no longer start on it, and '
+        'until a new version is published this playbook has none current."'
+    ) in version_page
+    assert 'data-confirm="Publish every changed playbook file on disk?' in list_page
 
 
 def test_publish_service_refuses_a_supervisor(supervisor):
