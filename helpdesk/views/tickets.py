@@ -148,12 +148,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
             _select("priority", fields["priority"].choices, query.priority),
         ],
         "can_open": request.user.has_capability(Capability.WORK_TICKETS),
-        "form": form,
-        "filter_errors": [
-            f"{form.fields[name].label or name.capitalize()}: {error}"
-            for name, errors in form.errors.items()
-            for error in errors
-        ],
+        "form": form,  # its errors, in the error summary
     }
     template = "helpdesk/tickets/queue.html"
     if _wants_partial(request):
