@@ -1,9 +1,23 @@
 import re
 
+import pytest
 from django.utils.html import escape
 
-from tests.troubleshooting.playbook_helpers import clean_playbook, node
-from troubleshooting.graph import GAP_Y, MARGIN, NODE_H, build_graph, node_edges, render_svg
+from tests.troubleshooting.playbook_helpers import (
+    clean_playbook,
+    definition,
+    node,
+    shipped_playbooks,
+)
+from troubleshooting.graph import (
+    GAP_Y,
+    MARGIN,
+    NODE_H,
+    Graph,
+    build_graph,
+    node_edges,
+    render_svg,
+)
 from troubleshooting.schema import parse_playbook
 
 
@@ -101,3 +115,129 @@ def test_graph_puts_unreachable_nodes_in_a_last_layer():
     assert orphan.depth is None
     assert orphan.y > max(n.y for n in graph.nodes if n.id != "orphan")
     assert 'class="pb-node pb-node-end pb-unreachable" data-node="orphan"' in str(render_svg(graph))
+
+
+def _instruct(node_id: str, done: str, not_done: str) -> dict:
+    return {
+        "id": node_id,
+        "kind": "instruct",
+        "title": node_id,
+        "caller_action": "enable_notifications",
+        "done": done,
+        "not_done": not_done,
+    }
+
+
+def _end(node_id: str) -> dict:
+    return {"id": node_id, "kind": "end", "title": node_id, "outcome": "prompt_restored"}
+
+
+def _crossings(graph: Graph) -> int:
+    """Pairs of lines crossing in the gaps between layers (lines sharing a track count once)."""
+    gaps: dict[int, set[tuple[int, int]]] = {}
+    for route in graph.routes:
+        points = route.points
+        for i in range(0, len(points) - 1, 2):
+            (x1, y1), (x2, _) = sorted([points[i], points[i + 1]], key=lambda p: p[1])
+            gaps.setdefault(y1, set()).add((x1, x2))
+    return sum(
+        1
+        for lines in gaps.values()
+        for a in lines
+        for b in lines
+        if a < b and (a[0] - b[0]) * (a[1] - b[1]) < 0
+    )
+
+
+def _graphs() -> list[Graph]:
+    return [_graph()] + [build_graph(definition(name)) for name in shipped_playbooks()]
+
+
+def test_graph_draws_a_tree_listed_out_of_order_without_crossings():
+    # The file lists b's ends before a's: drawn in file order, a's lines would cross b's.
+    data = {
+        "id": "tree",
+        "complaint": "missing_prompt",
+        "title": "Tree",
+        "start": "s",
+        "nodes": [
+            _instruct("s", "a", "b"),
+            _instruct("a", "ea1", "ea2"),
+            _instruct("b", "eb1", "eb2"),
+            _end("eb1"),
+            _end("eb2"),
+            _end("ea1"),
+            _end("ea2"),
+        ],
+    }
+
+    graph = _graph(data)
+
+    assert _crossings(graph) == 0
+    assert [n.layer for n in graph.nodes] == [0, 1, 1, 2, 2, 2, 2]
+    assert graph.node("a").x < graph.node("b").x
+    assert max(graph.node(i).x for i in ("ea1", "ea2")) < min(
+        graph.node(i).x for i in ("eb1", "eb2")
+    )
+
+
+def test_graph_puts_the_start_alone_on_top_and_every_branch_downwards_unless_it_loops_back():
+    for graph in _graphs():
+        layer = {n.id: n.layer for n in graph.nodes}
+
+        assert [n.id for n in graph.nodes if n.layer == 0] == [graph.start]
+        assert graph.node(graph.start).y == MARGIN
+        for route in graph.routes:
+            if route.loop:
+                assert route.source == route.target
+            elif route.upward:
+                assert layer[route.target] < layer[route.source]
+                assert route.points[0][1] == graph.node(route.source).y
+            else:
+                assert layer[route.target] > layer[route.source]
+                assert route.points[0][1] == graph.node(route.source).y + NODE_H
+                assert route.points[-1][1] == graph.node(route.target).y
+
+
+@pytest.mark.parametrize("name", ["mini", *shipped_playbooks()])
+def test_graph_labels_never_overlap_a_step_and_lines_pass_beside_the_steps(name):
+    graph = _graph() if name == "mini" else build_graph(definition(name))
+
+    boxes = [n.box for n in graph.nodes]
+    overlaps = [
+        (route.source, route.target, n.id)
+        for route in graph.routes
+        for n in graph.nodes
+        if route.label_box.intersects(n.box)
+    ]
+    assert overlaps == []
+    # Inside a layer a line runs straight down beside the boxes: never through one.
+    through = [
+        (route.source, route.target)
+        for route in graph.routes
+        for (x1, y1), (x2, y2) in zip(route.points[1::2], route.points[2::2], strict=False)
+        for box in boxes
+        if x1 == x2
+        and box.x <= x1 <= box.x + box.w
+        and min(y1, y2) < box.y + box.h
+        and max(y1, y2) > box.y
+    ]
+    assert through == []
+    assert all(0 <= b.x and b.x + b.w <= graph.width for b in boxes)
+    assert all(
+        0 <= r.label_box.x and r.label_box.x + r.label_box.w <= graph.width for r in graph.routes
+    )
+
+
+def test_graph_is_the_same_every_time():
+    for name in shipped_playbooks():
+        first = str(render_svg(build_graph(definition(name))))
+
+        assert str(render_svg(build_graph(definition(name)))) == first
+
+
+def test_graph_marks_the_start_for_the_first_view():
+    svg = str(render_svg(_graph()))
+
+    assert 'data-node="status" data-start>' in svg
+    assert svg.count("data-start") == 1
