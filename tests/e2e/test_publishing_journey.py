@@ -5,18 +5,31 @@ a readable line in the audit review."""
 
 import pytest
 import yaml
+from django.urls import reverse
 
 from helpdesk.roles import Role
 from tests.conftest import make_staff
+from tests.e2e.test_accessibility import _axe, _watch
 from tests.e2e.test_policy_edit import _sign_in
 from tests.troubleshooting.playbook_helpers import clean_playbook, node
+from troubleshooting.graph import NODE_W
 from troubleshooting.publishing import playbook_publish_source
+from troubleshooting.services import playbook_sync_from_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def _inside(inner: dict, outer: dict) -> bool:
+    return (
+        outer["x"] <= inner["x"]
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+        and outer["y"] <= inner["y"]
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    )
 
 
 def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
@@ -49,6 +62,12 @@ def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
     steps = graph.get_by_role("list", name="Steps")
     assert steps.get_by_role("listitem").first.inner_text() == "Status (Check, status)"
     assert graph.get_by_role("list", name="Branches").get_by_text("ask → fix: No").is_visible()
+    # The drawing opens on its start; Zoom in zooms.
+    drawing = graph.get_by_role("region", name="Playbook drawing")
+    assert _inside(drawing.locator("[data-start]").bounding_box(), drawing.bounding_box())
+    before = drawing.locator("svg").get_attribute("viewBox")
+    graph.get_by_role("button", name="Zoom in").click()
+    assert drawing.locator("svg").get_attribute("viewBox") != before
 
     # A new version whose answer leads nowhere is refused with the linter's finding.
     page.get_by_role("link", name="← Playbooks").click()
@@ -72,6 +91,7 @@ def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
         files=[{"name": "mini.yaml", "mimeType": "text/yaml", "buffer": _yaml(fixed).encode()}]
     )
     page.get_by_role("button", name="Lint and publish").click()
+    page.get_by_role("button", name="Publish version 2").click()  # after its preview
     page.get_by_text("mini v2 published: new sessions start on it.").wait_for()
     page.get_by_role("heading", name="Mini v2", level=1).wait_for()
     assert page.get_by_role("region", name="Linter").get_by_text("lints clean").is_visible()
@@ -90,6 +110,7 @@ def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
     # Retire v2 from its page.
     page.get_by_role("link", name="← Playbooks").click()
     page.get_by_role("table", name="Versions of Mini").get_by_role("link", name="v2").click()
+    page.once("dialog", lambda dialog: dialog.accept())  # retiring asks first
     page.get_by_role("button", name="Retire v2").click()
     page.get_by_text("mini v2 retired: new sessions no longer start on it").wait_for()
     assert page.get_by_role("button", name="Retire v2").count() == 0
@@ -109,3 +130,77 @@ def test_administrator_publishes_compares_and_retires_a_playbook_version(page):
         "Published mini v1",
     ]
     assert violations == []
+
+
+def test_a_big_playbook_graph_opens_on_its_start_and_zooms_and_pans(page):
+    problems = _watch(page)
+    make_staff(Role.ADMINISTRATOR, username="ada")
+    playbook_sync_from_files()
+    _sign_in(page, "ada")
+    url = reverse(
+        "troubleshooting:playbook-version", kwargs={"slug": "enrollment_failure", "number": 1}
+    )
+
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+
+    drawing = page.get_by_role("region", name="Playbook drawing")
+    svg = drawing.locator("svg")
+    start = drawing.locator("[data-start]")
+    # The first view: the start, at its natural size, not the whole graph shrunk to nothing.
+    assert _inside(start.bounding_box(), drawing.bounding_box())
+    assert start.bounding_box()["width"] == pytest.approx(NODE_W, abs=2)
+    assert int(svg.get_attribute("width")) > drawing.bounding_box()["width"]
+
+    first = svg.get_attribute("viewBox")
+    page.get_by_role("button", name="Zoom in").click()
+    assert svg.get_attribute("viewBox") != first
+    assert start.bounding_box()["width"] > NODE_W * 1.2
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Zoom out").click()
+    assert start.bounding_box()["width"] < NODE_W
+
+    # Fit shows every step; Start comes back to the first view.
+    page.get_by_role("button", name="Fit").click()
+    steps = drawing.locator("[data-node]")
+    assert all(_inside(steps.nth(i).bounding_box(), drawing.bounding_box()) for i in (0, -1))
+    page.get_by_role("button", name="Start").click()
+    assert svg.get_attribute("viewBox") == first
+
+    # Keyboard and mouse move the view.
+    drawing.focus()
+    page.keyboard.press("ArrowRight")
+    moved = svg.get_attribute("viewBox")
+    assert moved != first
+    box = drawing.bounding_box()
+    page.mouse.move(box["x"] + 200, box["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 100, box["y"] + 120, steps=4)
+    page.mouse.up()
+    assert svg.get_attribute("viewBox") != moved
+
+    assert _axe(page) == []
+    assert problems == []
+
+
+def test_a_playbook_graph_scrolls_in_its_box_without_javascript(browser, live_server):
+    make_staff(Role.ADMINISTRATOR, username="ada")
+    playbook_sync_from_files()
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        _sign_in(page, "ada")
+        page.goto(
+            reverse(
+                "troubleshooting:playbook-version",
+                kwargs={"slug": "enrollment_failure", "number": 1},
+            )
+        )
+
+        drawing = page.get_by_role("region", name="Playbook drawing")
+        assert drawing.locator("svg").get_attribute("viewBox").startswith("0 0 ")
+        assert page.get_by_role("button", name="Zoom in").count() == 0
+        assert drawing.evaluate("el => el.scrollWidth > el.clientWidth")
+    finally:
+        context.close()
