@@ -13,6 +13,7 @@ from pydantic import Field
 from helpdesk.enums import EventKind
 from helpdesk.models import Staff, Ticket, TicketEvent
 from helpdesk.services.audit import Payload, register_payload, ticket_event_record
+from helpdesk.services.tickets import ticket_first_response_mark
 
 
 class GuardResultPayload(Payload):
@@ -49,15 +50,28 @@ register_payload(EventKind.RECOVERY_ACTION, RecoveryActionPayload)
 register_payload(EventKind.IDENTITY_VERIFIED, IdentityPayload)
 
 
+# A refused attempt did nothing for the caller, so it does not answer the ticket.
+_NOT_AN_ANSWER = frozenset({"refused"})
+
+
 def recovery_event_record(
     *, ticket: Ticket, actor: Staff, payload: RecoveryActionPayload
 ) -> TicketEvent:
-    return ticket_event_record(
+    """The event; an action done, requested or failed by a technician is their answer to the
+    ticket ("first answered", when it is the first)."""
+    event = ticket_event_record(
         ticket=ticket, kind=EventKind.RECOVERY_ACTION, actor=actor, payload=payload
     )
+    if payload.outcome not in _NOT_AN_ANSWER:
+        ticket_first_response_mark(ticket=ticket, actor=actor)
+    return event
 
 
 def identity_event_record(*, ticket: Ticket, actor: Staff, payload: IdentityPayload) -> TicketEvent:
-    return ticket_event_record(
+    """The event; verifying the caller's identity is a technician's answer too."""
+    event = ticket_event_record(
         ticket=ticket, kind=EventKind.IDENTITY_VERIFIED, actor=actor, payload=payload
     )
+    if payload.result not in _NOT_AN_ANSWER:
+        ticket_first_response_mark(ticket=ticket, actor=actor)
+    return event

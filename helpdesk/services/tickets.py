@@ -103,12 +103,33 @@ def _save(ticket: Ticket, moment: datetime, *fields: str) -> None:
 
 
 def _mark_first_response(ticket: Ticket, moment: datetime) -> list[str]:
-    # "First answered": the first time a technician acts on the ticket after opening it
-    # (moves it on, comments, escalates or resolves). Assigning alone does not count.
+    # "First answered": the first time a technician acts on the ticket after opening it:
+    # takes it (assigns it to themself), moves it on, comments, escalates or resolves, runs a
+    # recovery action or starts a guided session (ticket_first_response_mark). Reading the
+    # ticket, or handing it to someone else, does not count.
     if ticket.first_response_at is None:
         ticket.first_response_at = moment
         return ["first_response_at"]
     return []
+
+
+def ticket_first_response_mark(*, ticket: Ticket, actor: Staff | None) -> bool:
+    """Stamps "first answered" on a ticket a technician acted on outside the ticket services
+    (a recovery action, an identity verification, a guided session started), unless it is
+    stamped already. One conditional UPDATE, no version bump: it never makes a colleague's
+    open form stale. Someone who does not work tickets (a supervisor deciding an approval,
+    the system) does not answer the ticket. Returns whether it stamped."""
+    if actor is None or not actor.has_capability(Capability.WORK_TICKETS):
+        return False
+    if ticket.first_response_at is not None:  # never cleared once set: no query needed
+        return False
+    moment = now()
+    stamped = Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
+        first_response_at=moment
+    )
+    if stamped:
+        ticket.first_response_at = moment
+    return bool(stamped)
 
 
 def _sync(target: Ticket, source: Ticket) -> Ticket:
@@ -207,7 +228,9 @@ def ticket_assign(
         raise TicketError("The ticket is already assigned that way.")
     previous = locked.assignee
     locked.assignee = assignee
-    _save(locked, moment, "assignee")
+    # Taking the ticket is answering it; handing it to a colleague is not.
+    taken = _mark_first_response(locked, moment) if new_id == actor.pk else []
+    _save(locked, moment, "assignee", *taken)
     ticket_event_record(
         ticket=locked,
         kind=EventKind.ASSIGNED,

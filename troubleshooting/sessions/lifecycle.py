@@ -7,6 +7,7 @@ from django.http import Http404
 
 from enrollment import clock
 from helpdesk.models import Staff, Ticket
+from helpdesk.services.tickets import ticket_first_response_mark
 from troubleshooting import engine, runner
 from troubleshooting.models import GuidedSession, SessionStatus
 from troubleshooting.selectors import playbook_definition, playbook_version_for_complaint
@@ -28,9 +29,10 @@ def session_start(
     """Starts a guided session on the ticket, pinned to the current published version of
     the playbook for its complaint, and runs its automatic first nodes.
 
-    Side effects: a GuidedSession, a session.step event (started), StepRecords and events
-    for the automatic steps. Raises PermissionDenied, Http404, SessionError (an active
-    session exists, no published playbook for the complaint)."""
+    Side effects: a GuidedSession, a session.step event (started), the ticket's "first
+    answered" when not set yet, StepRecords and events for the automatic steps. Raises
+    PermissionDenied, Http404, SessionError (an active session exists, no published playbook
+    for the complaint)."""
     _require(actor, ticket)
     with transaction.atomic():
         Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").get()
@@ -50,6 +52,7 @@ def session_start(
             started_at=clock.now(),
         )
         session_event_record(session, actor, "started")
+        ticket_first_response_mark(ticket=ticket, actor=actor)
     _run_automatic(session, actor, driver or SessionDriver(session, actor))
     return session
 
