@@ -104,7 +104,7 @@ class AuthSimService(mfa.MFAService):
     def send_verification_push(
         self, *, end_user_id: int, device_id: int, context: str
     ) -> mfa.PushRequest:
-        """Side effects: a Push (pending until the code timeout of the user's policy) and its
+        """Side effects: a Push (pending until the push timeout of the user's policy) and its
         delivery enqueued after commit. Raises UnknownObject for a device not the user's."""
         with transaction.atomic():
             user = _user(end_user_id)
@@ -112,7 +112,7 @@ class AuthSimService(mfa.MFAService):
             if device is None:
                 raise mfa.UnknownObject(f"No device {device_id} for end user {end_user_id}.")
             now = clock.now()
-            timeout = effective_policy(user, None).code_timeout_seconds.value or 300
+            timeout = effective_policy(user, None).push_timeout_seconds.value or 60
             push = Push.objects.create(
                 end_user=user,
                 device=device,

@@ -18,7 +18,7 @@ Order of evaluation (the first rule that decides wins, and its reason goes to th
     factor_restricted; app factors on a device below the minimum OS / app version ->
     platform_restricted / out_of_date
 12. the factor itself: a push (pending until approved, denied, marked fraud, or no_response
-    at the code timeout), a code sent by SMS / voice / email (pending until typed, or
+    at the push timeout), a code sent by SMS / voice / email (pending until typed, or
     error / delivery_failed when it cannot be delivered), or a passcode checked at once
     (valid_passcode / invalid_passcode; the policy's limit of invalid attempts locks the user).
 
@@ -104,7 +104,7 @@ def expire_pending(*, end_user_id: int | None = None) -> None:
         status=AttemptStatus.FINAL,
         result="denied",
         reason="no_response",
-        detail="No answer before the code timeout.",
+        detail="No answer before the prompt timed out.",
         resolved_at=F("expires_at"),
     )
     pushes.update(status=PushStatus.TIMED_OUT, resolved_at=F("expires_at"))
@@ -552,7 +552,11 @@ def _challenge(ctx: Context, attempt: Attempt, *, factor: str, device_id: int | 
             ),
             now,
         )
-    attempt.expires_at = now + timeout
+    if method == "push":
+        # A push prompt waits for its own, shorter timeout; codes keep the code timeout.
+        attempt.expires_at = now + timedelta(seconds=policy.push_timeout_seconds.value or 60)
+    else:
+        attempt.expires_at = now + timeout
     if method in CODE_CHANNELS:
         window_start = now - timeout
         recent = Delivery.objects.filter(

@@ -125,6 +125,7 @@ class PolicyAdmin(ReadOnlyAdmin):
                     "max_invalid_attempts",
                     "max_invalid_attempts_unlimited",
                     "code_timeout_seconds",
+                    "push_timeout_seconds",
                     "resend_limit",
                 ]
             },

@@ -89,6 +89,11 @@ class PolicyForm(forms.Form):
     code_timeout_seconds = _number(
         "code_timeout_seconds", "Code timeout (seconds)", "Empty to inherit."
     )
+    push_timeout_seconds = _number(
+        "push_timeout_seconds",
+        "Push timeout (seconds)",
+        "How long a push prompt waits for an answer. Empty to inherit.",
+    )
     resend_limit = _number("resend_limit", "Resend limit", "Empty to inherit.")
     remembered_device_days = _number(
         "remembered_device_days",
@@ -188,6 +193,7 @@ class PolicyForm(forms.Form):
             max_invalid_attempts=data["max_invalid_attempts"],
             max_invalid_attempts_unlimited=data["max_invalid_attempts_unlimited"],
             code_timeout_seconds=data["code_timeout_seconds"],
+            push_timeout_seconds=data["push_timeout_seconds"],
             resend_limit=data["resend_limit"],
             remembered_device_days=data["remembered_device_days"],
             min_os_versions=os_versions if os_versions or data["min_os_versions_set"] else None,
@@ -215,6 +221,7 @@ def initial_for(policy: Policy) -> dict[str, Any]:
         "max_invalid_attempts": policy.max_invalid_attempts,
         "max_invalid_attempts_unlimited": policy.max_invalid_attempts_unlimited,
         "code_timeout_seconds": policy.code_timeout_seconds,
+        "push_timeout_seconds": policy.push_timeout_seconds,
         "resend_limit": policy.resend_limit,
         "remembered_device_days": policy.remembered_device_days,
         "min_os_versions_set": policy.min_os_versions is not None,

@@ -160,6 +160,7 @@ class Policy(models.Model):
     max_invalid_attempts = models.PositiveIntegerField(null=True, blank=True)
     max_invalid_attempts_unlimited = models.BooleanField(default=False)
     code_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    push_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
     resend_limit = models.PositiveIntegerField(null=True, blank=True)
     remembered_device_days = models.PositiveIntegerField(null=True, blank=True)
     min_os_versions = models.JSONField(null=True, blank=True)  # {platform: "version"}

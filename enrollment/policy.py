@@ -40,6 +40,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "enrollment_required",
     "max_invalid_attempts",
     "code_timeout_seconds",
+    "push_timeout_seconds",
     "resend_limit",
     "remembered_device_days",
     "min_os_versions",
@@ -58,6 +59,7 @@ SETTING_LABELS: Mapping[str, str] = MappingProxyType(
         "enrollment_required": "Enrollment required",
         "max_invalid_attempts": "Maximum invalid attempts",
         "code_timeout_seconds": "Code timeout (seconds)",
+        "push_timeout_seconds": "Push timeout (seconds)",
         "resend_limit": "Resend limit",
         "remembered_device_days": "Remembered device (days)",
         "min_os_versions": "Minimum OS versions",
@@ -89,6 +91,8 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "enrollment_required": True,
         "max_invalid_attempts": 5,
         "code_timeout_seconds": 300,
+        # A push prompt goes unanswered after about a minute in the vendors' products.
+        "push_timeout_seconds": 60,
         "resend_limit": 3,
         "remembered_device_days": 0,
         "min_os_versions": MappingProxyType({"ios": "16.0", "android": "12"}),
@@ -128,6 +132,7 @@ class EffectivePolicy:
     enrollment_required: EffectiveSetting
     max_invalid_attempts: EffectiveSetting
     code_timeout_seconds: EffectiveSetting
+    push_timeout_seconds: EffectiveSetting
     resend_limit: EffectiveSetting
     remembered_device_days: EffectiveSetting
     min_os_versions: EffectiveSetting

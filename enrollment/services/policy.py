@@ -39,6 +39,7 @@ VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 LIMITS: Mapping[str, tuple[int, int]] = {
     "max_invalid_attempts": (1, 100),
     "code_timeout_seconds": (1, 86_400),
+    "push_timeout_seconds": (10, 3_600),
     "resend_limit": (0, 100),
     "remembered_device_days": (0, 365),
     "priority": (0, 10_000),
@@ -85,6 +86,7 @@ class PolicyInput:
     max_invalid_attempts: int | None = None
     max_invalid_attempts_unlimited: bool = False
     code_timeout_seconds: int | None = None
+    push_timeout_seconds: int | None = None
     resend_limit: int | None = None
     remembered_device_days: int | None = None
     min_os_versions: dict[str, str] | None = None
@@ -373,6 +375,7 @@ def _apply(policy: Policy, data: PolicyInput) -> None:
         "max_invalid_attempts",
         "max_invalid_attempts_unlimited",
         "code_timeout_seconds",
+        "push_timeout_seconds",
         "resend_limit",
         "remembered_device_days",
         "min_os_versions",
@@ -529,8 +532,11 @@ RESEND_ADVISORY_ABOVE = 5
 
 def policy_cost_advisories(resolved: Mapping[str, tuple[Any, str]]) -> list[CostAdvisory]:
     """Settings that make the SMS bill grow, each with why (the provider charges per message;
-    the vendors' 2FA troubleshooting guide lists the same three causes)."""
+    the vendors' 2FA troubleshooting guide lists the same three causes). A policy that turns
+    MFA off asks for no second factor, so it sends nothing and costs nothing."""
     value = {name: setting[0] for name, setting in resolved.items()}
+    if value["mfa_enabled"] is False:
+        return []
     allowed = set(value["allowed_methods"] or ())
     texts = allowed & {Method.SMS, Method.VOICE}
     advisories = []

@@ -8,7 +8,7 @@ from authsim import caller
 from authsim.models import Attempt, Delivery, FraudReport, OtpSecret, SimDevice
 from enrollment import clock
 from enrollment.mfa import UnknownObject, get_mfa_service
-from enrollment.models import BypassCode, EndUser
+from enrollment.models import BypassCode, EndUser, Policy
 from enrollment.services.bypass import bypass_code_hash
 from tests.authsim.factories import world
 
@@ -152,14 +152,34 @@ def test_push_is_pending_then_delivered_by_its_task_and_approved(service, run):
     ]
 
 
-def test_unanswered_push_times_out_with_no_response_when_the_clock_passes_the_timeout(service, run):
-    user = world(policies=[{"scope": "global", "code_timeout_seconds": 60}])
+def test_unanswered_push_times_out_at_the_push_timeout_a_minute_by_default(service, run):
+    user = world(policies=[{"scope": "global", "code_timeout_seconds": 300}])
     attempt = run(service.sign_in, end_user_id=user.pk)
     clock.advance(timedelta(seconds=59))
     assert service.attempt(attempt_id=attempt.id).status == "pending"
     clock.advance(timedelta(seconds=1))
     final = service.attempt(attempt_id=attempt.id)
     assert (final.result, final.reason) == ("denied", "no_response")
+    row = Attempt.objects.get(public_id=attempt.id)
+    assert row.detail == "No answer before the prompt timed out."
+
+
+def test_the_push_timeout_is_a_policy_setting_and_codes_keep_the_code_timeout(service, run):
+    user = world(
+        policies=[{"scope": "global", "code_timeout_seconds": 300}],
+        authenticators=[{"method": "push", "device": "phone"}, {"method": "sms"}],
+    )
+    Policy.objects.filter(scope="global").update(push_timeout_seconds=90)
+    push = run(service.sign_in, end_user_id=user.pk, factor="push")
+    text = run(service.sign_in, end_user_id=user.pk, factor="sms")
+    clock.advance(timedelta(seconds=89))
+    assert service.attempt(attempt_id=push.id).status == "pending"
+    clock.advance(timedelta(seconds=1))
+    assert service.attempt(attempt_id=push.id).reason == "no_response"
+    clock.advance(timedelta(seconds=209))
+    assert service.attempt(attempt_id=text.id).status == "pending"
+    clock.advance(timedelta(seconds=1))
+    assert service.attempt(attempt_id=text.id).reason == "no_response"
 
 
 @pytest.mark.parametrize(
@@ -230,7 +250,9 @@ def test_verification_push_times_out(service, run):
     push = run(
         service.send_verification_push, end_user_id=user.pk, device_id=_phone(user).pk, context="x"
     )
-    clock.advance(timedelta(seconds=301))
+    clock.advance(timedelta(seconds=59))
+    assert service.push_status(push_id=push.id).status == "pending"
+    clock.advance(timedelta(seconds=1))
     assert service.push_status(push_id=push.id).status == "timed_out"
 
 

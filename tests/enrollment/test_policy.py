@@ -40,6 +40,7 @@ def test_without_policies_every_setting_is_the_documented_default():
         "enrollment_required": True,
         "max_invalid_attempts": 5,
         "code_timeout_seconds": 300,
+        "push_timeout_seconds": 60,
         "resend_limit": 3,
         "remembered_device_days": 0,
         "min_os_versions": {"ios": "16.0", "android": "12"},

@@ -349,6 +349,16 @@ def test_cost_advisory_is_quiet_for_an_app_only_policy_that_remembers_devices():
     assert policy_cost_advisories(policy_resolved(policy)) == []
 
 
+def test_cost_advisory_is_quiet_for_an_application_whose_policy_turns_mfa_off():
+    global_policy = PolicyFactory(scope="global", default_method="sms", resend_limit=10)
+    app_policy = PolicyFactory(
+        scope="application", application=ApplicationFactory(name="Intranet"), mfa_enabled=False
+    )
+    assert len(policy_cost_advisories(policy_resolved(global_policy))) == 3
+    assert policy_resolved(app_policy)["default_method"] == ("sms", "global")
+    assert policy_cost_advisories(policy_resolved(app_policy)) == []
+
+
 def test_input_round_trips_through_an_existing_policy():
     group = GroupFactory(name="Kiosk")
     policy = PolicyFactory(

@@ -81,6 +81,19 @@ def test_cost_advisory_appears_on_the_policy_pages(client_for, administrator):
         assert "Every sign-in asks for a second factor" in body
 
 
+def test_cost_advisory_skips_an_application_whose_policy_turns_mfa_off(client_for, administrator):
+    PolicyFactory(scope="global", default_method="sms")
+    PolicyFactory(
+        scope="application", application=ApplicationFactory(name="Intranet"), mfa_enabled=False
+    )
+    PolicyFactory(scope="application", application=ApplicationFactory(name="Payroll"))
+    body = client_for(administrator).get(reverse("enrollment:policy-list")).content.decode()
+    advisory = body.split('class="card policy-advisory"', 1)[1].split("</section>", 1)[0]
+    assert "SMS is the default method" in advisory
+    assert "Payroll" in advisory
+    assert "Intranet" not in advisory
+
+
 def test_no_cost_advisory_when_nothing_costs(client_for, administrator):
     PolicyFactory(scope="global", allowed_methods=["push", "totp"])
     body = client_for(administrator).get(reverse("enrollment:policy-list")).content.decode()
@@ -107,6 +120,26 @@ def test_edit_saves_records_and_redirects(client_for, administrator):
     assert event.payload["changes"]["allowed_methods"] == {"old": None, "new": ["push", "totp"]}
     page = client.get(_edit_url(policy)).content.decode()
     assert "it applies from the next sign-in" in page
+
+
+def test_the_push_timeout_is_edited_like_any_setting(client_for, administrator):
+    policy = PolicyFactory(scope="global")
+    client = client_for(administrator)
+    page = client.get(_edit_url(policy)).content.decode()
+    assert "Push timeout (seconds)" in page
+    assert "60 (from default)" in page
+
+    refused = client.post(_edit_url(policy), {"push_timeout_seconds": "5"})
+    assert refused.status_code == 200
+    assert "greater than or equal to 10" in refused.content.decode()
+    policy.refresh_from_db()
+    assert policy.push_timeout_seconds is None
+
+    client.post(_edit_url(policy), {"push_timeout_seconds": "90"})
+    policy.refresh_from_db()
+    assert policy.push_timeout_seconds == 90
+    event = TicketEvent.objects.get(kind="admin.policy_changed")
+    assert event.payload["changes"]["push_timeout_seconds"] == {"old": None, "new": 90}
 
 
 def test_saving_unchanged_says_so_and_records_nothing(client_for, administrator):

@@ -22,6 +22,7 @@ _FACT_LABELS: dict[str, str] = {
     "policy_user_permitted": "The user may use the application",
     "code_age_seconds": "Seconds between sending the code and its use",
     "code_timeout_seconds": "Seconds a code stays valid",
+    "push_timeout_seconds": "Seconds a push prompt waits for an answer",
 }
 
 
