@@ -26,6 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from enrollment import clock, forms, services
 from enrollment.enums import (
+    ApprovalKind,
+    ApprovalStatus,
     AuthenticatorStatus,
     Method,
     UserStatus,
@@ -473,12 +475,12 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
     # the attempt on the ticket.
     approval = services.approval_get_for_decision(pk)
     form = forms.DecisionForm(request.POST)
-    error = ""
+    error = decided = ""
     if not form.is_valid():
         error = "Choose approve or deny."
     else:
         try:
-            services.approval_decide(
+            approval = services.approval_decide(
                 actor=request.user,
                 approval=approval,
                 approve=form.cleaned_data["decision"] == "approve",
@@ -486,14 +488,38 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except RecoveryRefused as refusal:
             error = refusal.message
+        else:
+            decided = _decision_said(approval)
     if not error and not _wants_partial(request):
-        messages.success(request, f"Request on ticket #{approval.ticket_id} decided.")
+        messages.success(request, decided)
         return redirect("enrollment:approval-queue")
     rows = approval_contexts(list(services.approvals_pending_visible_to(request.user)[:100]))
     template = "enrollment/approvals.html"
     if _wants_partial(request):
         template += "#queue"
-    return render(request, template, {"rows": rows, "actions": ACTIONS, "error": error})
+    context = {"rows": rows, "actions": ACTIONS, "error": error, "decided": decided}
+    return render(request, template, context)
+
+
+def _decision_said(approval: ApprovalRequest) -> str:
+    """The decision in plain words: what, for whom, and what happens next."""
+    who = approval.end_user.full_name or approval.end_user.username
+    requester = approval.requested_by.get_full_name() or approval.requested_by.username
+    on = f"ticket #{approval.ticket_id}"
+    if approval.kind == ApprovalKind.IDENTITY:
+        if approval.status == ApprovalStatus.DENIED:
+            return (
+                f"Denied: the caller's identity for {who}. {requester} must verify the caller "
+                f"another way on {on}."
+            )
+        return (
+            f"Approved: the caller's identity for {who}. {requester} can now go on with the "
+            f"recovery on {on}."
+        )
+    action = say("service_action", approval.action).lower()
+    if approval.status == ApprovalStatus.DENIED:
+        return f"Denied: {action} for {who}. {requester} cannot do it on {on}."
+    return f"Approved: {action} for {who}. {requester} can now do it on {on}."
 
 
 @require_POST

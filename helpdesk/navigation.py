@@ -112,5 +112,12 @@ def nav_for(staff: Staff) -> list[dict[str, str]]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": item.label, "url": url, "description": item.description})
+        items.append(
+            {
+                "name": item.url_name,
+                "label": item.label,
+                "url": url,
+                "description": item.description,
+            }
+        )
     return items

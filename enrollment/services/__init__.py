@@ -18,6 +18,7 @@ from enrollment.services.approvals import (
     approval_get_for_decision,
     approval_get_visible,
     approval_request_create,
+    approvals_pending_count_for,
     approvals_pending_visible_to,
 )
 from enrollment.services.bypass import (
@@ -75,6 +76,7 @@ __all__ = [
     "approval_get_for_decision",
     "approval_get_visible",
     "approval_request_create",
+    "approvals_pending_count_for",
     "approvals_pending_visible_to",
     "authenticator_reset",
     "authenticator_resync",

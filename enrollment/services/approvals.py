@@ -263,6 +263,16 @@ def approvals_pending_visible_to(staff: Staff) -> QuerySet[ApprovalRequest]:
     return rows.select_related("ticket", "end_user", "requested_by").order_by("created_at", "id")
 
 
+def approvals_pending_count_for(staff: Staff) -> int:
+    """How many pending requests the staff member may decide: in their units, neither asked
+    by them nor about their own account (approval_decide refuses both). One COUNT query
+    (the unit's group ids are read once per request and shared with the page's selectors)."""
+    rows = approvals_pending_visible_to(staff).exclude(requested_by=staff)
+    if staff.directory_identity_id is not None:
+        rows = rows.exclude(end_user_id=staff.directory_identity_id)
+    return rows.order_by().count()
+
+
 def approval_get_for_decision(pk: int) -> ApprovalRequest:
     """The request a decision names, whoever may see it: approval_decide itself refuses
     (and records on the ticket) a decider outside the end user's units. Raises Http404

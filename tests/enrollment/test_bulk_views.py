@@ -92,8 +92,9 @@ def test_pending_page_query_count_is_the_same_at_one_and_four_rows(
 
 
 # Sign-in and session bookkeeping, the users with their annotations, their groups, the
-# latest jobs, the filter choices (groups, applications): the same at any number of rows.
-NUM_QUERIES = 11
+# latest jobs, the filter choices (groups, applications), the navigation's count of pending
+# approvals (the owner approves): the same at any number of rows.
+NUM_QUERIES = 12
 
 
 def test_start_redirects_to_the_job_page(client_for, admin_of_sales, sales):

@@ -305,8 +305,9 @@ def test_approval_queue_query_count_does_not_grow_with_rows(desk, client_for, ro
 
     assert response.content.decode().count('class="card approval-request"') == rows
     # The page's 8, and the full context of every request: the end users' groups (the
-    # privileged flag), identity verifications, recent events, open fraud signals.
-    assert len(queries) == 12
+    # privileged flag), identity verifications, recent events, open fraud signals; and the
+    # navigation's count of pending requests.
+    assert len(queries) == 13
 
 
 def test_reset_all_second_approver_over_http(desk, client_for):

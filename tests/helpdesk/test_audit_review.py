@@ -102,8 +102,9 @@ def test_broken_chain_is_shown_on_the_review_page(client_for, supervisor, trail)
 
 
 # Session, staff, OTP device, actor choices, unit groups, the page of events, latest
-# verification, then the session save (savepoint, update, release).
-REVIEW_QUERIES = 10
+# verification, the navigation's count of pending approvals, then the session save
+# (savepoint, update, release).
+REVIEW_QUERIES = 11
 
 
 @pytest.mark.parametrize("comments", [0, 2, 6])
