@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.models import Staff
 from troubleshooting.diff import definition_diff, source_diff
 from troubleshooting.forms import ConfirmPublishForm, DiffForm, PublishForm
-from troubleshooting.graph import build_graph, render_svg
+from troubleshooting.graph import playbook_drawing
 from troubleshooting.models import Playbook, PlaybookVersion
 from troubleshooting.publishing import (
     PublishPreview,
@@ -198,12 +198,14 @@ def playbook_sync(request: HttpRequest) -> HttpResponse:
 def playbook_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     _require_view(request.user)
     row = _version_or_404(slug, number)
-    graph = build_graph(playbook_definition(row.version))
+    drawing = playbook_drawing(
+        playbook_definition(row.version), content_hash=row.version.content_hash
+    )
     context = {
         "row": row,
         "version": row.version,
-        "graph": graph,
-        "svg": render_svg(graph),
+        "graph": drawing.graph,
+        "svg": drawing.svg,
         "numbers": playbook_version_numbers(row.version.playbook),
         "can_publish": can_publish_playbooks(request.user),
     }

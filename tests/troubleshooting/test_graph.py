@@ -1,6 +1,9 @@
 import re
+import socket
 
 import pytest
+import yaml
+from django.urls import reverse
 from django.utils.html import escape
 
 from tests.troubleshooting.playbook_helpers import (
@@ -16,9 +19,14 @@ from troubleshooting.graph import (
     Graph,
     build_graph,
     node_edges,
+    playbook_drawing,
     render_svg,
 )
+from troubleshooting.graph import drawing as drawing_module
+from troubleshooting.publishing import playbook_publish_source
 from troubleshooting.schema import parse_playbook
+from troubleshooting.selectors import playbook_definition
+from troubleshooting.services import content_hash
 
 
 def _graph(data=None):
@@ -241,3 +249,89 @@ def test_graph_marks_the_start_for_the_first_view():
 
     assert 'data-node="status" data-start>' in svg
     assert svg.count("data-start") == 1
+
+
+@pytest.fixture
+def layouts(monkeypatch) -> list[str]:
+    """The titles of the playbooks laid out by playbook_drawing, one per call of build_graph
+    (the real one, wrapped to count)."""
+    calls: list[str] = []
+    real = drawing_module.build_graph
+
+    def counting(definition):
+        calls.append(definition.title)
+        return real(definition)
+
+    monkeypatch.setattr(drawing_module, "build_graph", counting)
+    return calls
+
+
+def test_drawing_is_laid_out_once_per_content(layouts):
+    data = definition("lost_device")
+    expected = str(render_svg(build_graph(data)))
+
+    first = playbook_drawing(data, content_hash=content_hash(data))
+    second = playbook_drawing(data, content_hash=content_hash(data))
+
+    assert layouts == [data.title]
+    assert str(first.svg) == expected
+    assert str(second.svg) == expected
+    assert second.graph == first.graph
+
+
+def test_drawing_of_a_changed_content_is_laid_out_again(layouts):
+    before = parse_playbook(clean_playbook())
+    changed = clean_playbook()
+    node(changed, "fix")["title"] = "Turn notifications on"
+    after = parse_playbook(changed)
+
+    old = playbook_drawing(before, content_hash=content_hash(before))
+    new = playbook_drawing(after, content_hash=content_hash(after))
+
+    assert len(layouts) == 2
+    assert "Turn notifications on" in str(new.svg)
+    assert "Turn notifications on" not in str(old.svg)
+    assert str(new.svg) == str(render_svg(build_graph(after)))
+
+
+def test_drawing_is_computed_while_the_cache_is_unreachable(layouts, settings):
+    with socket.socket() as probe:  # a free port: nothing listens there once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "helpdesk.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    data = parse_playbook(clean_playbook())
+
+    drawings = [playbook_drawing(data, content_hash=content_hash(data)) for _ in range(2)]
+
+    assert len(layouts) == 2
+    assert [str(d.svg) for d in drawings] == [str(render_svg(build_graph(data)))] * 2
+
+
+@pytest.mark.django_db
+def test_version_page_lays_the_graph_out_on_its_first_view_only(
+    layouts, client_for, administrator, django_assert_num_queries
+):
+    source = yaml.safe_dump(clean_playbook(), sort_keys=False)
+    version = playbook_publish_source(actor=administrator, source=source).version
+    url = reverse(
+        "troubleshooting:playbook-version",
+        kwargs={"slug": version.playbook.slug, "number": version.number},
+    )
+    client = client_for(administrator)
+    client.get(reverse("troubleshooting:playbook-list"))  # warm the session
+    playbook_definition(version)  # kept per process, whether or not the drawing is cached
+
+    with django_assert_num_queries(9):
+        first = client.get(url)
+    with django_assert_num_queries(9):
+        second = client.get(url)
+
+    assert layouts == [clean_playbook()["title"]]
+    assert str(second.context["svg"]) == str(first.context["svg"])
+    assert str(second.context["svg"]) in second.content.decode()

@@ -18,11 +18,12 @@ Every piece of playbook text is escaped before it enters the markup. Styling is 
 picture, for people who cannot see it.
 
 model.py holds the pieces and the sizes, layers.py the layers and their order, coordinates.py
-the x positions, layout.py build_graph (dummy points, line ends, labels) and draw.py
-render_svg.
+the x positions, layout.py build_graph (dummy points, line ends, labels), draw.py
+render_svg, and drawing.py playbook_drawing: both, once per content, kept in Django's cache.
 """
 
 from troubleshooting.graph.draw import render_svg
+from troubleshooting.graph.drawing import playbook_drawing
 from troubleshooting.graph.layout import build_graph
 from troubleshooting.graph.model import GAP_Y, MARGIN, NODE_H, NODE_W, Graph, node_edges
 
@@ -34,5 +35,6 @@ __all__ = [
     "Graph",
     "build_graph",
     "node_edges",
+    "playbook_drawing",
     "render_svg",
 ]
