@@ -59,5 +59,8 @@ def test_wrong_code_is_refused_in_the_browser(page):
     page.get_by_label("Six-digit code").fill(wrong)
     page.get_by_role("button", name="Verify").click()
 
-    assert page.get_by_text("That code is not valid").is_visible()
+    # Beside the field, and as a link to it in the error summary at the top.
+    assert page.locator(".field-error").get_by_text("That code is not valid").is_visible()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    assert summary.get_by_role("link", name="Six-digit code: That code is not valid").is_visible()
     assert page.url.endswith("/login/verify/")
