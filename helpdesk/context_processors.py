@@ -13,4 +13,8 @@ def navigation(request: HttpRequest) -> dict:
         and (not settings.STAFF_MFA_REQUIRED or user.is_verified())
     ):
         nav = nav_for(user)
-    return {"nav_items": nav, "demo_mode": not settings.STAFF_MFA_REQUIRED}
+    return {
+        "nav_items": nav,
+        "nav_grouped": [item for item in nav if item["grouped"]],
+        "demo_mode": not settings.STAFF_MFA_REQUIRED,
+    }
