@@ -18,6 +18,12 @@ class SessionEventPayload(Payload):
     # A step: what StepRecord `sequence` keeps, in short (the record has the rest).
     sequence: int | None = None
     node: str | None = None
+    # The node's title as the card showed it, the check or action it ran, and the title of
+    # the node it led to: what a person reads on the trail (older events have ids only).
+    title: str | None = None
+    check: str | None = None
+    action: str | None = None
+    target_title: str | None = None
     kind: str | None = None
     branch: str | None = None
     target: str | None = None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from enrollment.enums import BulkAction, VerificationMethod
+from enrollment.labels import finding, say, words
 from enrollment.policy import SETTING_LABELS, SETTING_NAMES
 from helpdesk.enums import Category, Channel, EventKind, Outcome, TicketStatus, Tier
 from helpdesk.redaction import mask_numbers, masked_number
@@ -137,62 +138,79 @@ def _step_said(evidence: Any) -> str:
     return ""
 
 
+def _playbook_at(p: Payload) -> str:
+    return f"{words(p['playbook'])} v{p['version']}"
+
+
+def _node(p: Payload, id_key: str = "node", title_key: str = "title") -> str:
+    """A node as a person reads it: its title, or for older events its id as words."""
+    return _text(p.get(title_key)) or words(p.get(id_key))
+
+
 def _session_step(p: Payload, _end_user: str) -> str:
     event = p["event"]
-    where = f"{p['playbook']} v{p['version']}"
     match event:
         case "started":
-            return f"Guided session {p['session']} started on {where}"
+            return f"Guided session {p['session']} started on {_playbook_at(p)}"
         case "back":
+            where = _node(p) if p.get("node") else "the start"
             return (
                 f"Guided session {p['session']} went back: step {p['superseded_from']} and "
-                f"after set aside, now at {p.get('node') or 'the start'}"
+                f"after set aside, now at {where}"
             )
         case "abandoned":
-            return f"Guided session {p['session']} on {where} abandoned"
+            return f"Guided session {p['session']} on {_playbook_at(p)} abandoned"
         case "ended":
-            causes = ", ".join(p.get("root_causes") or []) or "no root cause named"
+            causes = ", ".join(say("root_cause", c) for c in p.get("root_causes") or [])
             outcome = _OUTCOME.get(p["outcome"], p["outcome"]) or "no outcome"
-            text = f"Guided session {p['session']} ended at {p.get('node') or 'its end'}: "
-            text += f"{outcome} ({causes})"
+            where = _node(p) if p.get("node") else "its end"
+            text = f"Guided session {p['session']} ended at {where}: "
+            text += f"{outcome} ({causes or 'no root cause named'})"
             handoff = p.get("handoff")
             if isinstance(handoff, Mapping) and handoff.get("queue"):
-                text += f", handed to {handoff['queue']}"
+                text += f", handed to {_QUEUE.get(handoff['queue']) or words(handoff['queue'])}"
             return text
         case "step":
             return _step(p)
     raise ValueError(event)
 
 
+_QUEUE = {"tier2": "tier 2", "security": "security"}
+
+
 def _step(p: Payload) -> str:
     node, kind, branch = p["node"], p["kind"], p.get("branch") or ""
     if node is None or kind is None:
         raise ValueError("a step names its node and kind")
-    head = f"Step {p['sequence']} ({p['playbook']} v{p['version']})"
+    head = f"Step {p['sequence']} ({_playbook_at(p)})"
     evidence = p.get("evidence") or {}
+    title = f"“{_node(p)}”"
+    outcome = say("branch", branch)
     match kind:
         case "check":
-            what = f"check {node}: {branch}"
+            found = finding(p["check"], branch) if p.get("check") else outcome
+            what = f"automatic check {title}: {found}"
         case "question":
-            what = f"question {node}: answered {_ANSWER.get(branch, branch)}"
+            what = f"asked {title}: answered {_ANSWER.get(branch, outcome)}"
         case "decide":
-            what = f"decision {node}"
+            what = f"decision {title}"
         case "instruct":
-            what = f"instruction {node}: {branch.replace('_', ' ')}"
+            what = f"caller's task {title}: {outcome}"
         case "action":
-            what = f"action {node}: {branch.replace('_', ' ')}"
+            what = f"action {title}: {outcome}"
         case "verify":
-            what = f"test sign-in {node}: {branch}"
+            what = f"test sign-in: {outcome}"
             if isinstance(evidence, Mapping) and evidence.get("reason"):
-                what += f" ({evidence['reason']}"
-                what += f", {evidence['factor']})" if evidence.get("factor") else ")"
+                what += f" ({say('auth_reason', evidence['reason'])}"
+                factor = evidence.get("factor")
+                what += f", {say('factor', factor)})" if factor else ")"
         case "subflow":
-            what = f"subflow {node}: {branch}" if branch else f"subflow {node}"
+            what = f"sub-playbook {title}: {outcome}" if branch else f"sub-playbook {title}"
         case _:
-            what = f"{kind} {node}: {branch}" if branch else f"{kind} {node}"
+            what = f"{say('node_kind', kind)} {title}: {outcome}" if branch else title
     text = f"{head} {what}{_step_said(evidence)}"
     if p.get("target"):
-        text += f" → {p['target']}"
+        text += f" → {_node(p, 'target', 'target_title')}"
     return text
 
 

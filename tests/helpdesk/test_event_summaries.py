@@ -288,7 +288,7 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
     [
         (
             {"session": 5, "event": "started", "playbook": "code_rejected", "version": 2},
-            "Guided session 5 started on code_rejected v2",
+            "Guided session 5 started on Code rejected v2",
         ),
         (
             {
@@ -300,7 +300,7 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "target": "fraud",
                 "evidence": {"username": "dana.lee", "status": "locked_out", "privileged": False},
             },
-            "Step 1 (code_rejected v2) check status: locked_out → fraud",
+            "Step 1 (Code rejected v2) automatic check “Status”: Locked out → Fraud",
         ),
         (
             {
@@ -312,8 +312,7 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "target": "why",
                 "evidence": {"result": "denied", "reason": "invalid_passcode", "factor": "totp"},
             },
-            "Step 5 (code_rejected v2) test sign-in test_sign_in: denied (invalid_passcode, totp)"
-            " → why",
+            "Step 5 (Code rejected v2) test sign-in: Denied (Wrong code, App code) → Why",
         ),
         (
             {
@@ -324,7 +323,7 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "branch": "when:7",
                 "target": "rejection",
             },
-            "Step 6 (code_rejected v2) decision why → rejection",
+            "Step 6 (Code rejected v2) decision “Why” → Rejection",
         ),
         (
             {
@@ -336,8 +335,8 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "target": "escalate",
                 "evidence": {"caller_said": "Call me on +14155550142 instead"},
             },
-            "Step 8 (code_rejected v2) instruction app_time: not done; caller said "
-            "“Call me on …42 instead” → escalate",
+            "Step 8 (Code rejected v2) caller's task “App time”: Could not do it; caller said "
+            "“Call me on …42 instead” → Escalate",
         ),
         (
             {
@@ -349,7 +348,8 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "target": "fraud",
                 "evidence": {"result": "Dana's iPhone marked lost."},
             },
-            "Step 3 (code_rejected v2) action mark_lost: done; Dana's iPhone marked lost. → fraud",
+            "Step 3 (Code rejected v2) action “Mark lost”: Done; Dana's iPhone marked lost. "
+            "→ Fraud",
         ),
         (
             {
@@ -360,11 +360,11 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "branch": "true",
                 "target": "fix",
             },
-            "Step 2 (code_rejected v2) question ask: answered yes → fix",
+            "Step 2 (Code rejected v2) asked “Ask”: answered yes → Fix",
         ),
         (
             {**STEP, "event": "back", "superseded_from": 4, "node": "ask"},
-            "Guided session 5 went back: step 4 and after set aside, now at ask",
+            "Guided session 5 went back: step 4 and after set aside, now at Ask",
         ),
         (
             {
@@ -375,12 +375,39 @@ STEP = {"session": 5, "event": "step", "playbook": "code_rejected", "version": 2
                 "root_causes": ["phone_number_invalid"],
                 "handoff": {"queue": "tier2", "next_step": "Correct the number"},
             },
-            "Guided session 5 ended at end_esc: Escalated to tier 2 (phone_number_invalid), "
-            "handed to tier2",
+            "Guided session 5 ended at End esc: Escalated to tier 2 (Phone number not valid), "
+            "handed to tier 2",
+        ),
+        (
+            {
+                **STEP,
+                "sequence": 1,
+                "node": "status",
+                "title": "Is the account usable?",
+                "check": "user_status",
+                "kind": "check",
+                "branch": "locked_out",
+                "target": "unlock",
+                "target_title": "Unlock the account",
+            },
+            "Step 1 (Code rejected v2) automatic check “Is the account usable?”: Account locked "
+            "out → Unlock the account",
+        ),
+        (
+            {
+                **STEP,
+                "event": "ended",
+                "node": "end_fixed",
+                "title": "Fixed: the caller signs in again",
+                "outcome": "code_accepted",
+                "root_causes": ["phone_number_invalid"],
+            },
+            "Guided session 5 ended at Fixed: the caller signs in again: Code accepted "
+            "(Phone number not valid)",
         ),
         (
             {**STEP, "event": "abandoned", "outcome": "abandoned"},
-            "Guided session 5 on code_rejected v2 abandoned",
+            "Guided session 5 on Code rejected v2 abandoned",
         ),
     ],
 )

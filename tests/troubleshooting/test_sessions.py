@@ -9,15 +9,17 @@ from django.http import Http404
 
 from authsim import caller
 from enrollment import clock
+from enrollment.labels import finding, words
 from helpdesk.enums import Category, Channel, EventKind
 from helpdesk.models import Ticket
 from helpdesk.roles import Role
 from helpdesk.services.tickets import ticket_open
+from helpdesk.templatetags.event_summaries import event_summary
 from tests.authsim.helpers import load
 from tests.conftest import make_staff
 from tests.factories import AdministrativeUnitFactory, GroupFactory
 from troubleshooting.models import GuidedSession, StepRecord
-from troubleshooting.selectors import playbook_version_current
+from troubleshooting.selectors import playbook_definition, playbook_version_current
 from troubleshooting.services import playbook_sync_from_files
 from troubleshooting.sessions import (
     SessionDriver,
@@ -82,6 +84,17 @@ def test_start_pins_the_current_version_and_runs_the_checks(case):
     events = list(ticket.events.filter(kind=EventKind.SESSION_STEP).order_by("seq"))
     assert [e.payload["event"] for e in events] == ["started"] + ["step"] * 6
     assert [e.payload.get("node") for e in events[1:]] == [n for n, _ in AUTOMATIC_START]
+    # Each step carries what a person reads on the trail: the titles the card showed, the
+    # check it ran, the title of where it led; the line says them, never the ids.
+    definition = playbook_definition(session.version)
+    first = events[1].payload
+    node = definition.node(first["node"])
+    assert (first["title"], first["check"]) == (node.title, node.check)
+    assert first["target_title"] == definition.node(first["target"]).title
+    assert event_summary(EventKind.SESSION_STEP, first).startswith(
+        f"Step 1 ({words(first['playbook'])} v{first['version']}) automatic check "
+        f"“{node.title}”: {finding(node.check, first['branch'])} → {first['target_title']}"
+    )
 
 
 def test_a_second_active_session_is_refused(case):

@@ -91,6 +91,7 @@ def _end(session: GuidedSession, actor: Staff) -> None:
             "ended",
             ticket=ticket,
             node=end.id,
+            title=end.title or None,
             outcome=outcome,
             root_causes=causes,
             handoff=packet if escalation else None,

@@ -35,11 +35,17 @@ def _shown(definition: PlaybookDefinition, step: runner.Step, state: engine.Sess
     return options, facts
 
 
+def _title_of(definition: PlaybookDefinition, node_id: str | None) -> str | None:
+    node = definition.node_map().get(node_id) if node_id else None
+    return getattr(node, "title", None) or None
+
+
 def _record_step(
     session: GuidedSession, actor: Staff, step: runner.Step, state: engine.SessionState
 ) -> StepRecord:
     frame = session_frame(session)
     options, facts = _shown(frame.definition, step, state)
+    node = frame.definition.node_map().get(step.node)
     with transaction.atomic():
         locked = GuidedSession.objects.select_for_update().get(pk=session.pk)
         last = locked.steps.aggregate(last=Max("sequence"))["last"] or 0
@@ -69,6 +75,10 @@ def _record_step(
             version=frame.version,
             sequence=record.sequence,
             node=step.node,
+            title=step.title or None,
+            check=getattr(node, "check", None),
+            action=getattr(node, "action", None),
+            target_title=_title_of(frame.definition, step.target),
             kind=step.kind,
             branch=step.branch,
             target=step.target,
