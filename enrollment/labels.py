@@ -9,7 +9,10 @@ tests/enrollment/test_labels.py prove every value of every vocabulary has a writ
 
 from __future__ import annotations
 
-from enrollment.policy import SETTING_LABELS
+from typing import Any
+
+from enrollment.enums import Method
+from enrollment.policy import DEFAULT_SOURCE, SETTING_LABELS
 from enrollment.vocab import CALLER_ACTIONS, COMPLAINTS, OUTCOMES, ROOT_CAUSES
 
 OUTCOME = {
@@ -365,3 +368,53 @@ def say(vocabulary: str, value: object) -> str:
 def finding(check: str, outcome: str) -> str:
     """What an automatic check found, as one line ("Device not seen recently")."""
     return FINDING.get(check, {}).get(outcome) or _CHECK_FAILED.get(outcome) or words(outcome)
+
+
+# --- Policy settings -----------------------------------------------------------------------------
+
+_METHOD_LABELS = dict(Method.choices)
+
+
+def policy_setting_text(name: str, value: Any) -> str:
+    """A resolved policy setting's value as people read it ("every login", "Push, App code")."""
+    if name == "max_invalid_attempts" and value is None:
+        return "no limit"
+    if name == "min_app_version" and not value:
+        return "no minimum"
+    if name == "permitted_groups" and not value:
+        return "everyone"
+    if name == "min_os_versions":
+        return ", ".join(
+            f"{PLATFORM.get(key, key)} {version} or later" for key, version in value.items()
+        ) or ("no minimum")
+    if isinstance(value, bool):
+        return {
+            "mfa_enabled": ("on", "off"),
+            "allow_fallback": ("allowed", "not allowed"),
+            "enrollment_required": ("required", "optional"),
+        }.get(name, ("yes", "no"))[0 if value else 1]
+    if name in ("allowed_methods", "default_method"):
+        items = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(_METHOD_LABELS.get(item, words(item)) for item in items) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "none"
+    if name == "enforcement":
+        return {"every_login": "every login", "new_devices_only": "new devices only"}.get(
+            value, words(value)
+        )
+    return str(value)
+
+
+def policy_source_text(source: str) -> str:
+    """Where a resolved setting came from ("application:VPN" reads "the VPN application's
+    policy")."""
+    if source == DEFAULT_SOURCE:
+        return "built-in default"
+    if source == "global":
+        return "global policy"
+    scope, _, name = str(source).partition(":")
+    if scope == "application" and name:
+        return f"the {name} application's policy"
+    if scope == "group" and name:
+        return f"the {name} group's policy"
+    return words(source)

@@ -20,10 +20,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment.enums import Method, PolicyScope
+from enrollment.enums import PolicyScope
 from enrollment.forms_policy import ExplainForm, PolicyForm
+from enrollment.labels import policy_setting_text as setting_text
+from enrollment.labels import policy_source_text
 from enrollment.models import Policy
-from enrollment.policy import DEFAULT_SOURCE, SETTING_LABELS, SETTING_NAMES, effective_policy
+from enrollment.policy import SETTING_LABELS, SETTING_NAMES, effective_policy
 from enrollment.selectors import end_user_get_visible, end_user_list_visible_to
 from enrollment.services.policy import (
     policy_cost_advisories,
@@ -48,39 +50,6 @@ def _require_configure(staff: Staff) -> None:
 def _wants_partial(request: HttpRequest) -> bool:
     htmx = request.htmx
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-_METHOD_LABELS = dict(Method.choices)
-
-
-def setting_text(name: str, value: Any) -> str:
-    """A setting's value as people read it."""
-    if name == "max_invalid_attempts" and value is None:
-        return "no limit"
-    if name == "min_app_version" and not value:
-        return "no minimum"
-    if name == "permitted_groups" and not value:
-        return "everyone"
-    if name == "min_os_versions":
-        return ", ".join(f"{key} {version} or later" for key, version in value.items()) or (
-            "no minimum"
-        )
-    if isinstance(value, bool):
-        return {
-            "mfa_enabled": ("on", "off"),
-            "allow_fallback": ("allowed", "not allowed"),
-            "enrollment_required": ("required", "optional"),
-        }.get(name, ("yes", "no"))[0 if value else 1]
-    if name in ("allowed_methods", "default_method"):
-        items = value if isinstance(value, list | tuple) else [value]
-        return ", ".join(_METHOD_LABELS.get(item, str(item)) for item in items) or "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value) or "none"
-    if name == "enforcement":
-        return {"every_login": "every login", "new_devices_only": "new devices only"}.get(
-            value, str(value)
-        )
-    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +302,7 @@ def policy_explain(request: HttpRequest) -> HttpResponse:
                 ExplainRow(
                     SETTING_LABELS[name],
                     setting_text(name, setting.value),
-                    "built-in default" if setting.source == DEFAULT_SOURCE else setting.source,
+                    policy_source_text(setting.source),
                     url,
                 )
             )

@@ -136,7 +136,13 @@ class VersionAnalytics:
 
     @property
     def label(self) -> str:
+        """The version as the CSV export keys it."""
         return f"{self.version.playbook.slug} v{self.version.number}"
+
+    @property
+    def title(self) -> str:
+        """The version as people read it."""
+        return f"{self.version.playbook.title} v{self.version.number}"
 
 
 class PercentileCont(Aggregate):
@@ -174,7 +180,7 @@ def dashboard_unit_choices(staff: Staff) -> QuerySet[AdministrativeUnit]:
 def dashboard_version_choices() -> QuerySet[PlaybookVersion]:
     return (
         PlaybookVersion.objects.select_related("playbook")
-        .only("pk", "number", "playbook__slug")
+        .only("pk", "number", "content_hash", "definition", "playbook__slug", "playbook__title")
         .order_by("playbook__slug", "-number")
     )
 

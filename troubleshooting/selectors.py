@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from troubleshooting.models import PlaybookVersion
-from troubleshooting.schema import PlaybookDefinition, parse_playbook
+from troubleshooting.schema import PlaybookDefinition, PlaybookFileError, parse_playbook
 
 
 def playbook_version_current(slug: str) -> PlaybookVersion | None:
@@ -42,7 +42,10 @@ def playbook_definition(version: PlaybookVersion) -> PlaybookDefinition:
     database the process has used) have one definition, and a version never changes."""
     found = _DEFINITIONS.get(version.content_hash)
     if found is None:
-        found = _parse(version.pk)
+        if "definition" in version.__dict__:  # loaded with the row: no query needed
+            found = parse_playbook(version.definition, file=f"playbook version {version.pk}")
+        else:
+            found = _parse(version.pk)
         if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
             _DEFINITIONS.clear()
         _DEFINITIONS[version.content_hash] = found
@@ -51,6 +54,16 @@ def playbook_definition(version: PlaybookVersion) -> PlaybookDefinition:
 
 _DEFINITIONS: dict[str, PlaybookDefinition] = {}
 _DEFINITIONS_MAX = 64
+
+
+def playbook_node_titles(version: PlaybookVersion) -> dict[str, str]:
+    """Each node's title by its id, for pages that report on steps by node; empty for a stored
+    definition that no longer parses (the page then words the ids instead of failing)."""
+    try:
+        definition = playbook_definition(version)
+    except PlaybookFileError:
+        return {}
+    return {node.id: node.title for node in definition.nodes}
 
 
 def _parse(version_id: int) -> PlaybookDefinition:

@@ -3,6 +3,7 @@ helpdesk.templatetags.event_summaries (re-exported here for the views that impor
 
 from django import template
 
+from enrollment.labels import policy_setting_text, policy_source_text
 from helpdesk.enums import Category, Channel, EventKind, Outcome, Priority, TicketStatus
 from helpdesk.models import TicketEvent
 from helpdesk.templatetags.event_summaries import event_summary, policy_value, tier_label
@@ -57,3 +58,5 @@ def event_summary_filter(event) -> str:
 
 
 register.filter("policy_value", policy_value)
+register.filter("policy_setting", lambda value, name: policy_setting_text(name, value))
+register.filter("policy_source", policy_source_text)

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from enrollment import clock
+from enrollment.labels import say, words
 from helpdesk.charts import bar_chart
 from helpdesk.dashboard import (
     DashboardQuery,
@@ -30,6 +31,7 @@ from helpdesk.enums import Category, Outcome
 from helpdesk.form_fields import BoundedDateField
 from helpdesk.models import Staff
 from helpdesk.roles import Capability
+from troubleshooting.selectors import playbook_node_titles
 
 # The range a visit without dates covers.
 DEFAULT_DAYS = 30
@@ -118,24 +120,27 @@ def _label(vocabulary, value: str) -> str:
 
 def _version_view(analytics: VersionAnalytics) -> dict:
     outcomes = [(_label(Outcome, o), n) for o, n in analytics.outcomes]
+    titles = playbook_node_titles(analytics.version)
+
+    def step(node: str) -> str:
+        return titles.get(node) or words(node)
+
+    drop_off = [(step(node), n) for node, n in analytics.drop_off]
+    paths = [(" → ".join(step(node) for node in nodes), n) for nodes, n in analytics.paths]
+    step_times = [(step(node), duration_text(spent), n) for node, spent, n in analytics.step_times]
     return {
         "analytics": analytics,
+        "title": analytics.title,
         "outcomes": outcomes,
-        "outcome_chart": bar_chart(f"Outcome mix, {analytics.label}", outcomes),
-        "drop_off_chart": bar_chart(f"Drop-off per node, {analytics.label}", analytics.drop_off),
-        "step_times": [(node, duration_text(spent), n) for node, spent, n in analytics.step_times],
-        "paths": [(" → ".join(nodes), n) for nodes, n in analytics.paths],
+        "outcome_chart": bar_chart(f"Outcome mix, {analytics.title}", outcomes),
+        "drop_off_chart": bar_chart(f"Drop-off per step, {analytics.title}", drop_off),
+        "step_times": step_times,
+        "paths": paths,
         # Table rows built here, escaped: a version's tables run to a few hundred cells.
         "outcome_rows": _rows(_HEADED_ROW, outcomes),
-        "drop_off_rows": _rows(_HEADED_ROW, analytics.drop_off),
-        "path_rows": _rows(
-            "<tr><td>{}</td><td>{}</td></tr>",
-            [(" → ".join(nodes), n) for nodes, n in analytics.paths],
-        ),
-        "step_rows": _rows(
-            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
-            [(node, duration_text(spent), n) for node, spent, n in analytics.step_times],
-        ),
+        "drop_off_rows": _rows(_HEADED_ROW, drop_off),
+        "path_rows": _rows("<tr><td>{}</td><td>{}</td></tr>", paths),
+        "step_rows": _rows('<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>', step_times),
     }
 
 
@@ -148,6 +153,7 @@ def _rows(pattern: str, items: list[tuple]) -> SafeString:
 
 def _metrics_view(metrics: Metrics) -> dict:
     shares = metrics.shares
+    causes = [(say("root_cause", cause), n) for cause, n in metrics.root_causes]
     return {
         "metrics": metrics,
         "p50": duration_text(metrics.time_to_resolve_p50),
@@ -159,7 +165,8 @@ def _metrics_view(metrics: Metrics) -> dict:
             maximum=100,
         ),
         "escalation_chart": bar_chart("Escalations by reason", metrics.escalations),
-        "cause_chart": bar_chart("Cases per root cause", metrics.root_causes),
+        "root_causes": causes,
+        "cause_chart": bar_chart("Cases per root cause", causes),
     }
 
 

@@ -314,16 +314,16 @@ def test_explorer_names_the_policy_behind_each_setting(client_for, administrator
     response = _explain(client_for(administrator), end_user=user.pk, application=vpn.pk)
 
     rows = {row.label: (row.value, row.source, row.url) for row in response.context["rows"]}
-    assert rows["Resend limit"] == ("2", "global", _edit_url(global_policy))
+    assert rows["Resend limit"] == ("2", "global policy", _edit_url(global_policy))
     assert rows["Default method"] == (
         "Authenticator app code (TOTP)",
-        "application:VPN",
+        "the VPN application's policy",
         _edit_url(app_policy),
     )
-    assert rows["Code timeout (seconds)"] == ("60", "group:Sales", _edit_url(group_policy))
+    assert rows["Code timeout (seconds)"] == ("60", "the Sales group's policy", _edit_url(group_policy))
     assert rows["Maximum invalid attempts"] == ("5", "built-in default", None)
     body = response.content.decode()
-    assert "Exempt from the second factor through Kiosk (global)" in body
+    assert "Exempt from the second factor through Kiosk (global policy)" in body
     assert "everyone may sign in" in body
 
 
@@ -342,7 +342,7 @@ def test_explorer_shows_a_user_who_is_not_permitted(client_for, administrator):
         client_for(administrator), end_user=user.pk, application=payroll.pk
     ).content.decode()
 
-    assert "Not permitted: only Finance may sign in (application:Payroll)" in body
+    assert "Not permitted: only Finance may sign in (the Payroll application&#x27;s policy)" in body
 
 
 def test_explorer_search_lists_only_users_in_the_viewers_units(client_for, user_manager):
@@ -369,7 +369,7 @@ def test_user_manager_sees_sources_without_edit_links(client_for, user_manager):
     user = EndUserFactory()
     response = _explain(client_for(user_manager), end_user=user.pk)
     rows = {row.label: (row.source, row.url) for row in response.context["rows"]}
-    assert rows["Resend limit"] == ("global", None)
+    assert rows["Resend limit"] == ("global policy", None)
     assert _edit_url(policy) not in response.content.decode()
 
 

@@ -3,6 +3,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from enrollment import clock
@@ -27,6 +28,7 @@ from helpdesk.services.tickets import (
 from tests.conftest import make_staff
 from tests.factories import AdministrativeUnitFactory, EndUserFactory, GroupFactory
 from troubleshooting.models import GuidedSession, Playbook, PlaybookVersion, StepRecord
+from troubleshooting.publishing import playbook_publish_from_disk
 
 DASHBOARD = reverse("helpdesk:dashboard")
 EXPORT = reverse("helpdesk:dashboard-export")
@@ -157,7 +159,11 @@ def test_a_supervisor_reads_last_weeks_prompt_fixes_and_the_drop_off(
     assert analytics.drop_off == [("check_app_version", 2), ("ask_app", 1)]
     html = response.content.decode()
     assert "Prompts restored without escalation</th><td>2</td><td>3</td><td>66.7 %" in html
-    assert '<th scope="row">check_app_version</th><td>2</td>' in html
+    # A stored definition that no longer parses: its step ids as words, never the ids.
+    assert '<th scope="row">Check app version</th><td>2</td>' in html
+    assert "check_app_version" not in html
+    assert "push_notifications_disabled" not in html
+    assert '<th scope="row">Notifications turned off on the phone</th>' in html
     assert '<svg class="chart"' in html
     assert "style=" not in html
 
@@ -220,6 +226,22 @@ def test_per_version_paths_outcomes_and_step_times(supervisor, last_week):
     assert within_a_bucket(times["ask_app"][0], timedelta(minutes=2))
     assert times["check_app_version"][1] == 2
     assert within_a_bucket(times["check_app_version"][0], timedelta(minutes=4))
+
+
+def test_steps_and_versions_read_as_their_titles(client_for, supervisor, technician, team):
+    (result,) = playbook_publish_from_disk(
+        actor=make_staff(Role.ADMINISTRATOR, "publisher"),
+        paths=[settings.BASE_DIR / "troubleshooting/playbooks/enrollment_failure.yaml"],
+    )
+    shipped = PlaybookVersion.objects.get(playbook__slug=result.playbook, number=result.version)
+    ticket = case(technician, team["caller"], Category.ENROLLMENT_FAILURE)
+    walk(ticket, shipped, technician, ["ask_app"])
+
+    html = client_for(supervisor).get(DASHBOARD).content.decode()
+
+    assert f"{shipped.playbook.title} v{shipped.number}" in html
+    assert '<th scope="row">App installed?</th><td>1</td>' in html
+    assert "ask_app" not in html
 
 
 def test_superseded_steps_are_not_the_last_step(supervisor, technician, team):

@@ -1,8 +1,10 @@
 import pytest
 from django.urls import reverse
 
+from enrollment.enums import Method
 from enrollment.labels import say
 from enrollment.mfa import get_mfa_service
+from enrollment.policy import DEFAULTS
 from helpdesk.enums import EventKind, TicketStatus
 from helpdesk.models import TicketEvent
 from helpdesk.services.tickets import ticket_change_status, ticket_comment
@@ -59,9 +61,10 @@ def test_mfa_picture_shows_directory_and_service_facts(client_for, technician, e
     assert "Dana&#x27;s iPhone" in html
     assert "Dana push" in html
     # The effective policy says where each setting came from.
-    assert '<td>MFA enabled</td><td>yes</td><td class="why">default</td>' in html
-    methods = "push, totp, sms, voice, email, hotp_token, webauthn, backup_codes"
+    assert '<td>MFA enabled</td><td>on</td><td class="why">built-in default</td>' in html
+    methods = ", ".join(dict(Method.choices)[m] for m in DEFAULTS["allowed_methods"])
     assert f"<td>Allowed methods</td><td>{methods}</td>" in html
+    assert "hotp_token" not in html
     # Without htmx it is a page of its own, linking back to the ticket.
     assert "<html" in html
     assert f'<a href="{url(ticket)}">' in html
