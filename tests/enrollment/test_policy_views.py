@@ -320,7 +320,11 @@ def test_explorer_names_the_policy_behind_each_setting(client_for, administrator
         "the VPN application's policy",
         _edit_url(app_policy),
     )
-    assert rows["Code timeout (seconds)"] == ("60", "the Sales group's policy", _edit_url(group_policy))
+    assert rows["Code timeout (seconds)"] == (
+        "60",
+        "the Sales group's policy",
+        _edit_url(group_policy),
+    )
     assert rows["Maximum invalid attempts"] == ("5", "built-in default", None)
     body = response.content.decode()
     assert "Exempt from the second factor through Kiosk (global policy)" in body
