@@ -31,7 +31,12 @@ from enrollment.services.bypass import (
 )
 from enrollment.services.corrections import contact_number_add, token_serial_correct
 from enrollment.services.directory_sync import SyncReport, directory_sync, end_user_sync
-from enrollment.services.guards import ACTIONS, GuardResult, RecoveryRefused
+from enrollment.services.guards import (
+    ACTIONS,
+    GuardResult,
+    RecoveryRefused,
+    second_approval_missing,
+)
 from enrollment.services.identity import (
     IdentityRefused,
     identity_callback_attest,
@@ -100,6 +105,7 @@ __all__ = [
     "identity_push_refresh",
     "identity_push_send",
     "identity_verify",
+    "second_approval_missing",
     "token_resync",
     "token_serial_correct",
 ]

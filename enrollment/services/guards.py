@@ -252,6 +252,17 @@ def identity_valid_until(ticket: Ticket, now) -> Any:
     )
 
 
+def second_approval_missing(*, ticket: Ticket, action: str, actor: Staff) -> bool:
+    """Whether `action` (a service name in ACTIONS) on this ticket waits for a second staff
+    member's approval: always for some actions, for sensitive ones when the end user is
+    privileged, and none usable (approved, unexpired, unused, decided by someone else)."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        return False
+    needs = spec.always_second_approver or (spec.sensitive and ticket.end_user.is_privileged)
+    return needs and approval_usable(ticket, action, actor, clock.now()) is None
+
+
 def approval_usable(ticket: Ticket, action: str, actor: Staff, now) -> ApprovalRequest | None:
     """An approved, unexpired, unused second approval for `action` on this ticket, decided
     by someone other than the actor."""

@@ -344,3 +344,97 @@ def test_checks_after_an_action_read_the_end_user_as_the_action_left_them(case):
     assert driver.action(node, None).branch == "done"
     # The same driver's next check, in the same request: the row as the unlock left it.
     assert run_check("user_status", driver.context).outcome == "active"
+
+
+def _unlock_node():
+    from troubleshooting.schema import ActionNode
+
+    return ActionNode(
+        id="unlock",
+        kind="action",
+        title="Unlock",
+        action="unlock_user",
+        outcomes={"done": "x", "blocked": "y", "error": "z"},
+    )
+
+
+def test_a_privileged_users_action_waits_for_a_second_approver_then_runs(case):
+    from enrollment.models import ApprovalRequest
+    from enrollment.services import approval_decide
+    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
+    from troubleshooting.sessions.errors import Waiting
+
+    technician, ticket, user = case
+    user.status, user.privileged = "locked_out", True
+    user.save(update_fields=["status", "privileged"])
+    session = session_start(actor=technician, ticket=ticket)
+    identity_callback_attest(
+        actor=technician,
+        ticket=ticket,
+        phone_number=phone_numbers_of_record(user)[0],
+        confirmed=True,
+    )
+
+    with pytest.raises(Waiting) as waiting:
+        SessionDriver(session, technician).action(_unlock_node(), None)
+
+    assert waiting.value.pending["kind"] == "action_approval"
+    approval = ApprovalRequest.objects.get(pk=waiting.value.pending["approval"])
+    assert (approval.kind, approval.action, approval.status) == (
+        "action",
+        "end_user_unlock",
+        "pending",
+    )
+    user.refresh_from_db()
+    assert user.status == "locked_out"
+    # Asked again while the request is pending: the same request, no second one.
+    with pytest.raises(Waiting):
+        SessionDriver(session, technician).action(_unlock_node(), None)
+    assert ApprovalRequest.objects.filter(ticket=ticket, kind="action").count() == 1
+
+    approval_decide(
+        actor=make_staff(Role.SUPERVISOR, username="sue.super"),
+        approval=approval,
+        approve=True,
+        reason="Known to me",
+    )
+    assert SessionDriver(session, technician).action(_unlock_node(), None).branch == "done"
+    user.refresh_from_db()
+    assert user.status == "active"
+
+
+def test_the_card_waits_on_the_approval_and_comes_back_when_it_is_decided(case):
+    from enrollment.services import approval_decide, approval_request_create
+    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
+
+    technician, ticket, user = case
+    user.privileged = True
+    user.save(update_fields=["privileged"])
+    session = session_start(actor=technician, ticket=ticket)
+    identity_callback_attest(
+        actor=technician,
+        ticket=ticket,
+        phone_number=phone_numbers_of_record(user)[0],
+        confirmed=True,
+    )
+    approval = approval_request_create(
+        actor=technician, ticket=ticket, kind="action", action="end_user_unlock", reason="Locked"
+    )
+    at = session.state["node"]
+    session.state = dict(
+        session.state, pending={"kind": "action_approval", "approval": approval.pk, "node": at}
+    )
+    session.save(update_fields=["state"])
+
+    assert session_poll(actor=technician, session=session) is True
+    approval_decide(
+        actor=make_staff(Role.SUPERVISOR, username="sue.super"),
+        approval=approval,
+        approve=True,
+        reason="Known to me",
+    )
+    assert session_poll(actor=technician, session=session) is False
+    session.refresh_from_db()
+    assert "pending" not in session.state
+    # Nothing ran by itself: the technician takes the step again.
+    assert session.state["node"] == at

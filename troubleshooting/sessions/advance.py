@@ -83,11 +83,16 @@ def session_poll(*, actor: Staff, session: GuidedSession) -> bool:
             return True
         session.state = {key: value for key, value in session.state.items() if key != "pending"}
         GuidedSession.objects.filter(pk=session.pk).update(state=session.state)
+        if concluded is APPROVED:
+            return False
         driver = SessionDriver(session, actor)
         driver.concluded = concluded
         _advance_once(session, actor, driver, session_frame(session))
     return False
 
+
+# An action's second approval came in: the session stays on the action for the technician.
+APPROVED = runner.NodeResult("approved")
 
 # What the caller can tell the technician while a test sign-in waits, as the verify node's
 # branch and the reason the service would have given (taken as evidence, like the service's).
@@ -153,6 +158,16 @@ def _conclusion(
         if verification.status == VerificationStatus.VERIFIED:
             return _identity_verified("push", verification.pk)
         return runner.NodeResult("not_verified", evidence={"push": verification.status})
+    if kind == "action_approval":
+        approval = ApprovalRequest.objects.get(pk=pending["approval"], ticket=session.ticket)
+        if approval.status == ApprovalStatus.PENDING:
+            return None
+        if approval.status == ApprovalStatus.APPROVED:
+            return APPROVED  # the card offers the action again; it now passes its guard
+        why = approval.decision_reason or "no reason given"
+        return runner.NodeResult(
+            "blocked", evidence={"refused": f"The second approver declined it: {why}."}
+        )
     if kind == "identity_supervisor":
         approval = ApprovalRequest.objects.get(pk=pending["approval"], ticket=session.ticket)
         if approval.status == ApprovalStatus.PENDING:

@@ -103,6 +103,7 @@ class SessionDriver(runner.DirectoryDriver):
         if refusal:
             return runner.NodeResult("blocked", evidence={"refused": refusal})
         reason = str(self.inputs.get("reason") or f"Guided session: {node.title}").strip()
+        self._await_second_approval(node, reason)
         try:
             message = self._run_recovery(node.action, reason)
         except InputError as exc:
@@ -122,6 +123,31 @@ class SessionDriver(runner.DirectoryDriver):
         # follow in this request read the end user's row as it is now, not as it was loaded.
         self.end_user.refresh_from_db()
         return runner.NodeResult("done", evidence={"result": message} if message else {})
+
+    def _await_second_approval(self, node: ActionNode, reason: str) -> None:
+        """A privileged end user's (or an always-approved) action waits for a second staff
+        member: the request goes to the approvers and the card waits on their decision,
+        instead of the action being refused and the session moving on without it. Raises
+        Waiting; nothing when no approval is needed or one is at hand. A request the
+        services refuse (own account, closed ticket) is left to the action's own refusal."""
+        spec = ACTIONS.get(node.action)
+        if spec is None:
+            return
+        service = spec.service.rsplit(".", 1)[-1]
+        if not recovery.second_approval_missing(
+            ticket=self.ticket, action=service, actor=self.actor
+        ):
+            return
+        try:
+            approval = self._request_second_approval(service, reason)
+        except (RecoveryRefused, PermissionDenied):
+            return
+        raise Waiting({"kind": "action_approval", "approval": approval.pk, "action": service})
+
+    def _request_second_approval(self, service: str, reason: str):
+        return recovery.approval_request_create(
+            actor=self.actor, ticket=self.ticket, kind="action", action=service, reason=reason
+        )
 
     def _engine_refusal(self, node: ActionNode) -> str | None:
         """The engine's own guard, before any service runs: a recovery action needs a
