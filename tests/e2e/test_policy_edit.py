@@ -65,7 +65,7 @@ def test_administrator_removes_push_and_the_next_push_sign_in_is_restricted(page
     assert row.inner_text().split("\t") == [
         "Allowed methods",
         "Authenticator app code (TOTP), SMS passcode",
-        "global",
+        "global policy",
     ]
 
     # On the device simulator the end user signs in with a push: the policy refuses it.
