@@ -339,7 +339,8 @@ def dashboard_version_analytics_direct(
     staff: Staff, query: DashboardQuery
 ) -> list[VersionAnalytics]:
     """The per-version figures computed over the sessions themselves (the definition the
-    aggregates are tested against). Four queries: versions, outcome mix, drop-off, current steps."""
+    aggregates are tested against). Four queries: versions, outcome mix, open sessions, current
+    steps."""
     tickets = dashboard_tickets(staff, query).values("pk")
     sessions = GuidedSession.objects.filter(ticket__in=tickets)
     if query.version:
@@ -361,23 +362,10 @@ def dashboard_version_analytics_direct(
         analytics.sessions += n
         analytics.outcomes.append((label, n))
 
-    last_sequence = (
-        StepRecord.objects.filter(session=OuterRef("session"), superseded_at__isnull=True)
-        .order_by("-sequence")
-        .values("sequence")[:1]
-    )
-    for version_id, node, n in (
-        StepRecord.objects.filter(
-            session__in=sessions.exclude(status=SessionStatus.ENDED),
-            superseded_at__isnull=True,
-            sequence=Subquery(last_sequence),
-        )
-        .values_list("session__version_id", "node")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        versions[version_id].drop_off.append((node, n))
-
+    # Drop-off: the last current step of each session that did not end, read off the same
+    # ordered steps as the paths (a correlated "last step" subquery has no plan that holds up
+    # on every table's statistics).
+    open_sessions = set(sessions.exclude(status=SessionStatus.ENDED).values_list("pk", flat=True))
     paths: dict[int, Counter] = defaultdict(Counter)
     times: dict[int, dict[str, list[timedelta]]] = defaultdict(lambda: defaultdict(list))
     walked: dict[int, list[str]] = defaultdict(list)
@@ -394,6 +382,11 @@ def dashboard_version_analytics_direct(
         previous[session_id] = at
     for session_id, nodes in walked.items():
         paths[session_version[session_id]][tuple(nodes)] += 1
+    drop_off: dict[int, Counter] = defaultdict(Counter)
+    for session_id in open_sessions & walked.keys():
+        drop_off[session_version[session_id]][walked[session_id][-1]] += 1
+    for version_id, counts in drop_off.items():
+        versions[version_id].drop_off.extend(counts.items())
 
     for version_id, analytics in versions.items():
         analytics.outcomes.sort(key=lambda kv: (-kv[1], kv[0]))
