@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -76,6 +77,17 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def analyze_tables() -> None:
+    """Refreshes PostgreSQL's planner statistics for every table, counting the rows this
+    test's transaction wrote. Tests that write thousands of rows and then run report-sized
+    queries call it, as autovacuum would have by then: the plans it picks for a table it last
+    saw empty nest loops without end."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def make_staff(role: str, username: str | None = None, **kwargs) -> Staff:

@@ -4,6 +4,7 @@ from helpdesk.models import Ticket, TicketEvent
 from helpdesk.selectors import QueueQuery, ticket_list_visible_to
 from helpdesk.services.audit import audit_chain_verify
 from helpdesk.services.tickets import ticket_comment
+from tests.conftest import analyze_tables
 
 
 def test_seed_load_builds_chains_that_verify_and_services_continue(db):
@@ -54,6 +55,7 @@ def test_seed_load_writes_guided_sessions_and_builds_the_dashboard(db):
     # The aggregates are built, and agree with the rows.
     assert DashboardTicketFacts.objects.count() == 150
     supervisor = Staff.objects.get(username="bench-super")
+    analyze_tables()
     query = DashboardQuery()
     read, exact = dashboard_metrics(supervisor, query), dashboard_metrics_direct(supervisor, query)
     assert (read.tickets, read.resolved, read.root_causes) == (
