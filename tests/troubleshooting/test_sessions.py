@@ -237,15 +237,34 @@ def test_an_action_refused_by_a_guard_takes_the_blocked_branch(case):
     assert "identity" in result.evidence["refused"].lower()
 
 
-def _bypass_node():
+def _action_node(node_id: str, title: str, action: str):
     from troubleshooting.schema import ActionNode
 
     return ActionNode(
-        id="bypass",
+        id=node_id,
         kind="action",
-        title="Bypass",
-        action="issue_bypass_code",
+        title=title,
+        action=action,
         outcomes={"done": "x", "blocked": "y", "error": "z"},
+    )
+
+
+def _bypass_node():
+    return _action_node("bypass", "Bypass", "issue_bypass_code")
+
+
+def _unlock_node():
+    return _action_node("unlock", "Unlock", "unlock_user")
+
+
+def _verify_by_callback(technician, ticket, user) -> None:
+    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
+
+    identity_callback_attest(
+        actor=technician,
+        ticket=ticket,
+        phone_number=phone_numbers_of_record(user)[0],
+        confirmed=True,
     )
 
 
@@ -268,16 +287,9 @@ def test_the_engine_refuses_recovery_without_identity_before_any_service_runs(ca
 
 
 def test_the_engine_gives_no_further_bypass_code_to_a_user_already_in_bypass(case):
-    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
-
     technician, ticket, user = case
     session = session_start(actor=technician, ticket=ticket)
-    identity_callback_attest(
-        actor=technician,
-        ticket=ticket,
-        phone_number=phone_numbers_of_record(user)[0],
-        confirmed=True,
-    )
+    _verify_by_callback(technician, ticket, user)
     user.status = "bypass"
     user.save(update_fields=["status"])
 
@@ -317,9 +329,7 @@ def test_an_escalation_escalates_the_ticket_with_the_handoff(case):
 
 
 def test_checks_after_an_action_read_the_end_user_as_the_action_left_them(case):
-    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
     from troubleshooting.checks import run_check
-    from troubleshooting.schema import ActionNode
 
     technician, ticket, user = case
     session = session_start(actor=technician, ticket=ticket)
@@ -327,53 +337,23 @@ def test_checks_after_an_action_read_the_end_user_as_the_action_left_them(case):
     user.save(update_fields=["status"])
     driver = SessionDriver(session, technician)  # loads the end user: locked out
     assert run_check("user_status", driver.context).outcome == "locked_out"
-    identity_callback_attest(
-        actor=technician,
-        ticket=ticket,
-        phone_number=phone_numbers_of_record(user)[0],
-        confirmed=True,
-    )
-    node = ActionNode(
-        id="unlock",
-        kind="action",
-        title="Unlock",
-        action="unlock_user",
-        outcomes={"done": "x", "blocked": "y", "error": "z"},
-    )
+    _verify_by_callback(technician, ticket, user)
 
-    assert driver.action(node, None).branch == "done"
+    assert driver.action(_unlock_node(), None).branch == "done"
     # The same driver's next check, in the same request: the row as the unlock left it.
     assert run_check("user_status", driver.context).outcome == "active"
-
-
-def _unlock_node():
-    from troubleshooting.schema import ActionNode
-
-    return ActionNode(
-        id="unlock",
-        kind="action",
-        title="Unlock",
-        action="unlock_user",
-        outcomes={"done": "x", "blocked": "y", "error": "z"},
-    )
 
 
 def test_a_privileged_users_action_waits_for_a_second_approver_then_runs(case):
     from enrollment.models import ApprovalRequest
     from enrollment.services import approval_decide
-    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
     from troubleshooting.sessions.errors import Waiting
 
     technician, ticket, user = case
     user.status, user.privileged = "locked_out", True
     user.save(update_fields=["status", "privileged"])
     session = session_start(actor=technician, ticket=ticket)
-    identity_callback_attest(
-        actor=technician,
-        ticket=ticket,
-        phone_number=phone_numbers_of_record(user)[0],
-        confirmed=True,
-    )
+    _verify_by_callback(technician, ticket, user)
 
     with pytest.raises(Waiting) as waiting:
         SessionDriver(session, technician).action(_unlock_node(), None)
@@ -405,18 +385,12 @@ def test_a_privileged_users_action_waits_for_a_second_approver_then_runs(case):
 
 def test_the_card_waits_on_the_approval_and_comes_back_when_it_is_decided(case):
     from enrollment.services import approval_decide, approval_request_create
-    from enrollment.services.identity import identity_callback_attest, phone_numbers_of_record
 
     technician, ticket, user = case
     user.privileged = True
     user.save(update_fields=["privileged"])
     session = session_start(actor=technician, ticket=ticket)
-    identity_callback_attest(
-        actor=technician,
-        ticket=ticket,
-        phone_number=phone_numbers_of_record(user)[0],
-        confirmed=True,
-    )
+    _verify_by_callback(technician, ticket, user)
     approval = approval_request_create(
         actor=technician, ticket=ticket, kind="action", action="end_user_unlock", reason="Locked"
     )

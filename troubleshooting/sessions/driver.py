@@ -139,15 +139,12 @@ class SessionDriver(runner.DirectoryDriver):
         ):
             return
         try:
-            approval = self._request_second_approval(service, reason)
+            approval = recovery.approval_request_create(
+                actor=self.actor, ticket=self.ticket, kind="action", action=service, reason=reason
+            )
         except (RecoveryRefused, PermissionDenied):
             return
         raise Waiting({"kind": "action_approval", "approval": approval.pk, "action": service})
-
-    def _request_second_approval(self, service: str, reason: str):
-        return recovery.approval_request_create(
-            actor=self.actor, ticket=self.ticket, kind="action", action=service, reason=reason
-        )
 
     def _engine_refusal(self, node: ActionNode) -> str | None:
         """The engine's own guard, before any service runs: a recovery action needs a
